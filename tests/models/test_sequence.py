@@ -1,0 +1,77 @@
+"""Blocks, pooling and the classifier: shapes, pooling over true length, padding invariance."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from models.sequence import SequenceClassifier, pool
+
+SMALL = dict(d_model=8, n_layers=2, d_state=4)
+
+
+def test_pool_reads_only_real_positions():
+    x = jnp.arange(2 * 5 * 3, dtype=jnp.float32).reshape(2, 5, 3)
+    lengths = jnp.array([2, 5])
+    np.testing.assert_allclose(pool(x, lengths, "mean"), [x[0, :2].mean(0), x[1].mean(0)])
+    np.testing.assert_allclose(pool(x, lengths, "last"), [x[0, 1], x[1, 4]])
+    with pytest.raises(ValueError, match="unknown pooling"):
+        pool(x, lengths, "max")
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(vocab_size=11, norm="batch", prenorm=False, pool="mean"),
+        dict(vocab_size=11, norm="layer", prenorm=True, pool="last", bidirectional=False),
+    ],
+)
+def test_extra_padding_does_not_change_logits(kw):
+    """Logits and BatchNorm statistics of a batch are the same at L=9 and padded to L=24."""
+    model = SequenceClassifier(num_classes=3, **SMALL, **kw)
+    key = jax.random.key(0)
+    lengths = jnp.array([9, 4, 6])
+    short = jax.random.randint(key, (3, 9), 3, 11)
+    short = jnp.where(jnp.arange(9) < lengths[:, None], short, 0)
+    # Padding filled with real-looking tokens, not zeros: only the lengths may hide it.
+    filler = jax.random.randint(jax.random.key(5), (3, 15), 3, 11)
+    long = jnp.concatenate([short, filler], axis=1)
+    long = jnp.where(jnp.arange(24) < lengths[:, None], long, filler[:, :1])
+    variables = model.init(key, short, lengths, train=False)
+
+    for train in (False, True):
+        out_s = model.apply(variables, short, lengths, train=train, mutable=["batch_stats"])
+        out_l = model.apply(variables, long, lengths, train=train, mutable=["batch_stats"])
+        np.testing.assert_allclose(out_s[0], out_l[0], rtol=1e-4, atol=1e-5)
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), out_s[1], out_l[1]
+        )
+
+
+def test_real_valued_inputs_and_shapes():
+    model = SequenceClassifier(num_classes=4, vocab_size=None, **SMALL)
+    x = jnp.ones((2, 16, 1))
+    lengths = jnp.array([16, 16])
+    variables = model.init(jax.random.key(0), x, lengths, train=False)
+    logits = model.apply(variables, x, lengths, train=False)
+    assert logits.shape == (2, 4)
+    assert variables["params"]["encoder"]["kernel"].shape == (1, 8)
+    assert set(variables) == {"params", "batch_stats"}
+    assert [k for k in variables["params"] if k.startswith("block_")] == ["block_0", "block_1"]
+
+
+def test_dropout_mask_is_shared_over_the_sequence():
+    model = SequenceClassifier(num_classes=2, vocab_size=5, dropout=0.5, **SMALL)
+    x = jnp.ones((1, 12), jnp.int32)
+    lengths = jnp.array([12])
+    variables = model.init(jax.random.key(0), x, lengths, train=False)
+    _, inter = model.apply(
+        variables, x, lengths, train=True, rngs={"dropout": jax.random.key(1)},
+        mutable=["batch_stats", "intermediates"],
+        capture_intermediates=lambda mdl, _: type(mdl).__name__ == "Dropout",
+    )
+    outs = jax.tree.leaves(inter["intermediates"])
+    assert outs
+    for y in outs:
+        zeros = np.asarray(y[0] == 0)  # (L, H): a dropped channel is dropped at every position
+        np.testing.assert_array_equal(zeros, np.broadcast_to(zeros[:1], zeros.shape))
