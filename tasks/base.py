@@ -1,0 +1,174 @@
+"""What every task adapter shares: the TaskSpec, split containers, batching and the array cache.
+
+Batches are dicts of NumPy arrays:
+  inputs  (B, L) int32 tokens (or (B, L, C) float32 for pixel tasks)
+  lengths (B,)   int32 true lengths
+  targets (B,)   int32 class ids
+  weights (B,)   float32, 1 for real examples, 0 for the filler of a last partial eval batch
+L is the smallest length bucket that holds the batch's longest sequence: like S4, a batch is
+padded to its own longest sequence, but rounded up to a power of two so that JAX compiles the
+step for a handful of shapes, not one per length. The model masks padding, so this changes
+nothing in the results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(Exception):
+    """Bad or missing data: the message names the file (and line) and says what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSpec:
+    """What the trainer and the model need to know about a task.
+
+    name: registry name. num_classes: classes of the target. max_length: longest sequence, in
+    tokens including <eos>, or in pixels. vocab_size: token tasks (None for real inputs).
+    in_dim: channels of real inputs (None for token tasks). paired: inputs come in pairs
+    (Retrieval). split_rule: where train/val/test come from, written into every run record.
+    """
+
+    name: str
+    num_classes: int
+    max_length: int
+    vocab_size: int | None = None
+    in_dim: int | None = None
+    paired: bool = False
+    split_rule: str = ""
+
+
+@dataclasses.dataclass
+class TokenSplit:
+    """A ragged split of token sequences: sequence i is tokens[offsets[i]:offsets[i+1]]."""
+
+    tokens: np.ndarray  # (T,) uint8/int32, all sequences concatenated
+    offsets: np.ndarray  # (n+1,) int64
+    targets: np.ndarray  # (n,) int32
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets).astype(np.int32)
+
+    def gather(self, idx: np.ndarray, min_bucket: int, max_length: int) -> dict[str, np.ndarray]:
+        """Batch of the sequences at idx, zero-padded to a length bucket."""
+        lengths = self.lengths[idx]
+        L = bucket_length(int(lengths.max()), min_bucket, max_length)
+        inputs = np.zeros((len(idx), L), np.int32)
+        for row, i in enumerate(idx):
+            seq = self.tokens[self.offsets[i] : self.offsets[i + 1]]
+            inputs[row, : len(seq)] = seq
+        return {"inputs": inputs, "lengths": lengths, "targets": self.targets[idx]}
+
+
+@dataclasses.dataclass
+class TaskData:
+    """A task's spec, its three splits and where they came from (for the run record)."""
+
+    spec: TaskSpec
+    splits: dict[str, TokenSplit]
+    source: dict
+
+
+def bucket_length(n: int, min_bucket: int, max_length: int) -> int:
+    """Smallest power of two >= n (and >= min_bucket), capped at max_length."""
+    return min(max(min_bucket, 1 << max(n - 1, 0).bit_length()), max_length)
+
+
+def batches(
+    split: TokenSplit,
+    batch_size: int,
+    *,
+    max_length: int,
+    min_bucket: int = 64,
+    shuffle_seed: int | None = None,
+    drop_last: bool = False,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Yields batches in order, or in a seeded random order when shuffle_seed is set.
+
+    With drop_last=False the last partial batch is filled up to batch_size with copies of
+    example 0 carrying weight 0, so every batch has the same size and every example counts once.
+    """
+    n = len(split)
+    order = np.arange(n)
+    if shuffle_seed is not None:
+        order = np.random.default_rng(shuffle_seed).permutation(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        idx = order[start : start + batch_size]
+        real = len(idx)
+        idx = np.concatenate([idx, np.full(batch_size - real, order[0])])
+        batch = split.gather(idx, min_bucket, max_length)
+        batch["weights"] = (np.arange(batch_size) < real).astype(np.float32)
+        yield batch
+
+
+def num_batches(n: int, batch_size: int, drop_last: bool) -> int:
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Locating data and caching parsed arrays.
+
+
+def find_task_dir(data_dir: str | os.PathLike, names: Sequence[str], *, how_to_get: str) -> Path:
+    """The folder of a task inside data_dir, accepting the release's nested layouts.
+
+    Looks for each name directly in data_dir, then under lra_release/ and lra_release/lra_release/
+    (the tarball unpacks to the latter).
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist. {how_to_get}")
+    for prefix in ("", "lra_release", "lra_release/lra_release"):
+        for name in names:
+            candidate = root / prefix / name
+            if candidate.is_dir():
+                return candidate
+    raise DataError(f"{root} holds no {' or '.join(names)}/ folder. {how_to_get}")
+
+
+def cache_dir() -> Path:
+    """Where parsed arrays are cached: $LRA_CACHE_DIR, else ~/.cache/lra-s4d."""
+    return Path(os.environ.get("LRA_CACHE_DIR") or Path.home() / ".cache" / "lra-s4d")
+
+
+def cache_key(kind: str, version: int, files: Sequence[Path], **options) -> str:
+    """Key changing whenever a source file (path, size, mtime), the parser or an option changes."""
+    h = hashlib.sha256(json.dumps([kind, version, sorted(options.items())]).encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return f"{kind}-{h.hexdigest()[:16]}"
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Writes an .npz atomically: a crash never leaves a half-written cache entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}

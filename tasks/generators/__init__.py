@@ -1,0 +1,1 @@
+"""Data generators that write the LRA release layout."""

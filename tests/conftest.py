@@ -1,0 +1,43 @@
+"""Shared fixtures. Data fixtures are written in the exact on-disk formats of the LRA release."""
+
+from pathlib import Path
+
+import pytest
+
+# Rows typed by hand in the release's format (lra-reference §2.1): header, tab, every
+# (partial expression, argument) pair wrapped in round brackets, `]` closing each operator.
+RELEASE_ROWS = [
+    ("( ( ( [MAX 2 ) 9 ) ] )", 9),
+    ("( ( ( [MIN 2 ) 9 ) ] )", 2),
+    ("( ( ( ( [SM 7 ) 5 ) 3 ) ] )", 5),
+    ("( ( ( ( ( [MED 1 ) 8 ) 3 ) 4 ) ] )", 3),
+    ("( ( ( [MIN ( ( ( [MAX 2 ) 9 ) ] ) ) 4 ) ] )", 4),
+    ("( ( ( ( [MAX 0 ) 1 ) ( ( ( [SM 6 ) 7 ) ] ) ) ] )", 3),
+    ("( ( ( [MED 6 ) 2 ) ] )", 4),
+    ("( ( ( ( [SM ( ( ( [MIN 5 ) 8 ) ] ) ) 9 ) 9 ) ] )", 3),
+    ("( ( ( [MAX ( ( ( ( [MED 1 ) 2 ) 3 ) ] ) ) 0 ) ] )", 2),
+    ("( ( ( ( [MIN 9 ) 8 ) 7 ) ] )", 7),
+]
+
+
+def write_listops_release(root: Path, rows=RELEASE_ROWS, nested: bool = False) -> Path:
+    """Writes listops-1000/basic_{train,val,test}.tsv under root (or the tarball's nesting)."""
+    folder = root / ("lra_release/lra_release/listops-1000" if nested else "listops-1000")
+    folder.mkdir(parents=True)
+    for split in ("train", "val", "test"):
+        lines = ["Source\tTarget"] + [f"{src}\t{tgt}" for src, tgt in rows]
+        (folder / f"basic_{split}.tsv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own array cache."""
+    monkeypatch.setenv("LRA_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def listops_release(tmp_path) -> Path:
+    """A data dir holding listops-1000/ in the release format; returns the data dir."""
+    write_listops_release(tmp_path / "data")
+    return tmp_path / "data"
