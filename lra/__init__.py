@@ -1,0 +1,1 @@
+"""The trainer: configs, training/eval loop, optimizer groups, run records, reports, CLI."""

@@ -1,0 +1,101 @@
+"""`python -m lra ...`: a thin shell over the library. Bad input ends in a one-line error, exit 2.
+
+  python -m lra data generate --task listops --out DIR [--train N --val N --test N
+                              --min-length N --max-length N --max-depth N --max-args N --seed S]
+  python -m lra train --task listops --config smoke|demo|full --data-dir DIR --workdir DIR
+                      [--seed S] [--set key=value ...]
+  python -m lra report --runs DIR --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from lra.configs.common import ConfigError
+from tasks.base import DataError
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from tasks.generators import listops
+
+    total = args.train + args.val + args.test
+    with tqdm(total=total, desc="listops", unit="ex", disable=None) as bar:
+        try:
+            folder = listops.generate(
+                args.out, train=args.train, val=args.val, test=args.test,
+                min_length=args.min_length, max_length=args.max_length, max_depth=args.max_depth,
+                max_args=args.max_args, seed=args.seed, progress=bar.update,
+            )
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+    print(f"wrote {total:,} ListOps examples to {folder}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from lra.configs import get_config
+    from lra.train import train_and_evaluate
+
+    overrides = list(args.set or [])
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = get_config(args.task, args.config, overrides)
+    train_and_evaluate(cfg, args.workdir, args.data_dir)
+
+
+def _report(args: argparse.Namespace) -> None:
+    from lra.report import to_markdown, write_report
+
+    table = write_report(args.runs, args.out)
+    print(to_markdown(table))
+    print(f"\nwrote {args.out}/lra_table.md and lra_table.csv")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lra", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="prepare data").add_subparsers(dest="action", required=True)
+    g = data.add_parser("generate", help="generate a task's data in the LRA release layout")
+    g.add_argument("--task", required=True, choices=["listops"])
+    g.add_argument("--out", required=True, help="folder that will hold listops-1000/")
+    g.add_argument("--train", type=int, default=96_000)
+    g.add_argument("--val", type=int, default=2_000)
+    g.add_argument("--test", type=int, default=2_000)
+    g.add_argument("--min-length", type=int, default=500, help="keep length > this (LRA: 500)")
+    g.add_argument("--max-length", type=int, default=2_000, help="keep length < this (LRA: 2000)")
+    g.add_argument("--max-depth", type=int, default=10, help="tree depth limit (LRA: 10)")
+    g.add_argument("--max-args", type=int, default=10, help="operator arity limit (LRA: 10)")
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(func=_generate)
+
+    t = sub.add_parser("train", help="train and evaluate one run")
+    t.add_argument("--task", required=True)
+    t.add_argument("--config", default="full", help="config variant: full, smoke, demo")
+    t.add_argument("--data-dir", required=True, help="folder holding the release's folders")
+    t.add_argument("--workdir", required=True, help="new folder for this run's records")
+    t.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set train.epochs=3 (repeatable)")
+    t.set_defaults(func=_train)
+
+    r = sub.add_parser("report", help="tables from run records")
+    r.add_argument("--runs", required=True, help="folder searched for result.json files")
+    r.add_argument("--out", required=True, help="folder for lra_table.md/.csv")
+    r.set_defaults(func=_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from lra.report import ReportError
+    from lra.train import TrainingError
+
+    try:
+        args.func(args)
+    except (ConfigError, DataError, TrainingError, ReportError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

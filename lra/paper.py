@@ -1,0 +1,54 @@
+"""Published LRA numbers, shown beside ours and always labelled as paper numbers.
+
+Source: the S4D paper's LRA table (Gu, Gupta, Goel, Ré, arXiv 2206.11893), as compiled in
+shared/lra-reference.md §1.1 from the Annotated S4D image, Liquid-S4 Table 1 and Solozabal et al.
+Table 1; the Transformer row is LRA's (Tay et al. 2020). Accuracy in %; FAIL (✗) = did not learn,
+averaged as 50 like every S4-family paper.
+"""
+
+from __future__ import annotations
+
+TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
+TITLES = {
+    "listops": "ListOps",
+    "text": "Text",
+    "retrieval": "Retrieval",
+    "image": "Image",
+    "pathfinder": "Pathfinder",
+    "pathx": "Path-X",
+}
+FAIL = "✗"
+FAIL_SCORE = 50.0
+
+S4D_PAPER = "S4D paper (arXiv 2206.11893), LRA table"
+LRA_PAPER = "LRA paper (Tay et al. 2020)"
+S4_PAPER = "S4 paper (ICLR 2022)"
+
+# (model, source, {task: (mean, std or None) or FAIL}, the average the source states)
+ROWS: list[tuple[str, str, dict, float]] = [
+    ("S4-LegS", S4D_PAPER, {
+        "listops": (59.60, 0.07), "text": (86.82, 0.13), "retrieval": (90.90, 0.15),
+        "image": (88.65, 0.23), "pathfinder": (94.20, 0.25), "pathx": (96.35, None)}, 86.09),
+    ("S4D-LegS", S4D_PAPER, {
+        "listops": (60.47, 0.34), "text": (86.18, 0.43), "retrieval": (89.46, 0.14),
+        "image": (88.19, 0.26), "pathfinder": (93.06, 1.24), "pathx": (91.95, None)}, 84.89),
+    ("S4D-Inv", S4D_PAPER, {
+        "listops": (60.18, 0.35), "text": (87.34, 0.20), "retrieval": (91.09, 0.01),
+        "image": (87.83, 0.37), "pathfinder": (93.78, 0.25), "pathx": (92.80, None)}, 85.50),
+    ("S4D-Lin", S4D_PAPER, {
+        "listops": (60.52, 0.51), "text": (86.97, 0.23), "retrieval": (90.96, 0.09),
+        "image": (87.93, 0.34), "pathfinder": (93.96, 0.60), "pathx": FAIL}, 78.39),
+    ("S4 (original)", S4_PAPER, {
+        "listops": (58.35, None), "text": (76.02, None), "retrieval": (87.09, None),
+        "image": (87.26, None), "pathfinder": (86.05, None), "pathx": (88.10, None)}, 80.48),
+    ("Transformer", LRA_PAPER, {
+        "listops": (36.37, None), "text": (64.27, None), "retrieval": (57.46, None),
+        "image": (42.44, None), "pathfinder": (71.40, None), "pathx": FAIL}, 53.66),
+]
+
+
+def average(cells: dict) -> float | None:
+    """Mean over the six tasks with ✗ counted as 50; None unless every task has a cell."""
+    if any(t not in cells for t in TASKS):
+        return None
+    return sum(FAIL_SCORE if cells[t] == FAIL else cells[t][0] for t in TASKS) / len(TASKS)

@@ -1,0 +1,92 @@
+"""Run records: config.json, metrics.jsonl, result.json; a crash never leaves half a file.
+
+Every number in results/ comes from these files. Each result carries its provenance: the code's
+commit (and whether the tree had uncommitted changes), package versions, devices, XLA flags,
+host, start time, seed, data source and wall time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jax
+
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "orbax-checkpoint", "pandas")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Writes JSON atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True, default=str)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class MetricsLog:
+    """Appends one JSON object per line to metrics.jsonl, flushed per row."""
+
+    def __init__(self, path: Path):
+        self._f = open(path, "a", buffering=1)
+
+    def write(self, **row: Any) -> None:
+        self._f.write(json.dumps(row, sort_keys=True) + "\n")
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_metrics(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def provenance() -> dict[str, Any]:
+    """Where and with what a run is made."""
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = None
+    versions["python"] = platform.python_version()
+    devices = jax.devices()
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": None if status is None else bool(status),
+        "versions": versions,
+        "device": {
+            "platform": devices[0].platform,
+            "kind": devices[0].device_kind,
+            "count": len(devices),
+            "processes": jax.process_count(),
+        },
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "host": platform.node(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "started_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }

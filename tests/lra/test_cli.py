@@ -1,0 +1,63 @@
+"""The command line: the names users rely on, and one-line errors with exit code 2."""
+
+import json
+
+import pytest
+
+from lra.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_smoke_on_release_format_files(listops_release, tmp_path, capsys):
+    code, out, _ = run(
+        capsys, "train", "--task", "listops", "--config", "smoke", "--data-dir",
+        str(listops_release), "--workdir", str(tmp_path / "run"), "--seed", "5",
+        "--set", "train.batch_size=4", "--set", "train.eval_batch_size=4",
+    )
+    assert code == 0, out
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["seed"] == 5 and result["data"]["kind"] == "release"
+    assert result["steps"] == 2  # 10 rows, batch 4, incomplete batch dropped
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--set", "model.depth=3"], "error: --set model.depth: unknown config key"),
+        (["--config", "tiny"], "error: listops has no config 'tiny'"),
+    ],
+)
+def test_config_errors_are_one_line(listops_release, tmp_path, capsys, extra, message):
+    code, _, err = run(capsys, "train", "--task", "listops", "--data-dir", str(listops_release),
+                       "--workdir", str(tmp_path / "run"), *extra)
+    assert code == 2 and err.startswith(message) and err.count("\n") == 1
+
+
+def test_data_errors_name_the_file_and_line(listops_release, tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--task", "listops", "--config", "smoke",
+                       "--data-dir", str(tmp_path / "missing"), "--workdir", str(tmp_path / "r"))
+    assert code == 2 and "does not exist" in err and "python -m lra data generate" in err
+    bad = listops_release / "listops-1000" / "basic_train.tsv"
+    bad.write_text(bad.read_text() + "( ( ( [MAX 2 ) 9 ) ] )\tnine\n")
+    code, _, err = run(capsys, "train", "--task", "listops", "--config", "smoke",
+                       "--data-dir", str(listops_release), "--workdir", str(tmp_path / "r"))
+    assert code == 2 and f"{bad}:12: Target must be an integer 0-9" in err
+    assert err.count("\n") == 1
+
+
+def test_generate_then_report(tmp_path, capsys):
+    code, out, _ = run(capsys, "data", "generate", "--task", "listops", "--out", str(tmp_path),
+                       "--train", "8", "--val", "2", "--test", "2", "--min-length", "3",
+                       "--max-length", "20", "--max-depth", "3", "--seed", "1")
+    assert code == 0 and "wrote 12 ListOps examples" in out
+    assert (tmp_path / "listops-1000" / "basic_val.tsv").read_text().startswith("Source\tTarget\n")
+    code, _, err = run(capsys, "data", "generate", "--task", "listops", "--out", str(tmp_path),
+                       "--min-length", "30", "--max-length", "20")
+    assert code == 2 and "min_length" in err
+    code, _, err = run(capsys, "report", "--runs", str(tmp_path / "none"), "--out", str(tmp_path))
+    assert code == 2 and "does not exist" in err
