@@ -32,7 +32,8 @@ test:  ## Run the whole test suite on the CPU (minutes).
 lint:  ## Lint with ruff.
 	$(BIN)/ruff check lra models tasks tests
 
-demo:  ## Fresh machine, no data, no network: generate small ListOps, train on the CPU, print the table.
+demo:  ## No data, no network: generate small ListOps, train on the CPU, print the table (redoes runs/demo/).
+	rm -rf $(RUNS)/demo
 	$(LRA) data generate --task listops --out $(RUNS)/demo/data --train 6000 --val 1000 --test 1000 \
 	  --min-length 20 --max-length 100 --max-depth 4 --seed 0
 	$(LRA) train --task listops --config demo --data-dir $(RUNS)/demo/data \
