@@ -21,10 +21,10 @@ from tqdm import tqdm
 
 import tasks
 from lra import records
+from lra.build import create_model, model_name
 from lra.configs.common import Config, ConfigError, to_dict
 from lra.optim import group_table, make_optimizer
-from models.sequence import SequenceClassifier
-from tasks.base import TaskData, TaskSpec, TokenSplit, batches, num_batches
+from tasks.base import TaskData, TokenSplit, batches, num_batches
 
 
 class TrainingError(Exception):
@@ -35,28 +35,10 @@ class TrainState(train_state.TrainState):
     batch_stats: Any
 
 
-def model_name(cfg: Config) -> str:
-    """The row label of the paper's tables: S4D-Inv, S4D-Lin, ..."""
-    return f"S4D-{cfg.model.a_init.capitalize()}"
-
-
-def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
-    m = cfg.model
-    return SequenceClassifier(
-        num_classes=spec.num_classes,
-        vocab_size=spec.vocab_size,
-        d_model=m.d_model,
-        n_layers=m.n_layers,
-        d_state=m.d_state,
-        a_init=m.a_init,
-        dt_min=m.dt_min,
-        dt_max=m.dt_max,
-        bidirectional=m.bidirectional,
-        dropout=m.dropout,
-        norm=m.norm,
-        prenorm=m.prenorm,
-        pool=m.pool,
-    )
+def model_inputs(batch: dict) -> tuple[tuple, dict]:
+    """Positional and keyword arguments of the model for a batch (pair tasks add inputs2)."""
+    extra = {k: batch[k] for k in ("inputs2", "lengths2") if k in batch}
+    return (batch["inputs"], batch["lengths"]), extra
 
 
 def cross_entropy(logits: jax.Array, batch: dict) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -70,10 +52,10 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array) -> tuple[TrainSta
     """One AdamW step on a batch. Returns the new state and summed metrics of the batch."""
 
     def loss_fn(params):
+        args, extra = model_inputs(batch)
         logits, updates = state.apply_fn(
-            {"params": params, "batch_stats": state.batch_stats},
-            batch["inputs"], batch["lengths"], train=True,
-            rngs={"dropout": rng}, mutable=["batch_stats"],
+            {"params": params, "batch_stats": state.batch_stats}, *args, train=True,
+            rngs={"dropout": rng}, mutable=["batch_stats"], **extra,
         )
         loss, correct, w = cross_entropy(logits, batch)
         return jnp.sum(loss * w) / jnp.sum(w), (updates["batch_stats"], correct, w)
@@ -86,9 +68,9 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array) -> tuple[TrainSta
 
 def eval_step(state: TrainState, batch: dict) -> dict:
     """Sums of loss and correct predictions over the batch's real examples (weights)."""
+    args, extra = model_inputs(batch)
     logits = state.apply_fn(
-        {"params": state.params, "batch_stats": state.batch_stats},
-        batch["inputs"], batch["lengths"], train=False,
+        {"params": state.params, "batch_stats": state.batch_stats}, *args, train=False, **extra
     )
     loss, correct, w = cross_entropy(logits, batch)
     return {"loss_sum": jnp.sum(loss * w), "correct": jnp.sum(correct * w), "count": jnp.sum(w)}
@@ -154,7 +136,8 @@ def train_and_evaluate(
     model = create_model(cfg, spec)
     init_key, dropout_key = jax.random.split(jax.random.key(cfg.seed))
     example = next(batches(train_split, bs, max_length=max_length, min_bucket=cfg.train.min_bucket))
-    variables = model.init(init_key, example["inputs"], example["lengths"], train=False)
+    args, extra = model_inputs(example)
+    variables = model.init(init_key, *args, train=False, **extra)
     tx, labels, schedules = make_optimizer(variables["params"], cfg.optim, total_steps)
     state = TrainState.create(
         apply_fn=model.apply, params=variables["params"], tx=tx,

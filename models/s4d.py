@@ -1,16 +1,21 @@
-"""S4D, the diagonal state space layer (Gu, Gupta, Goel, Ré, arXiv 2206.11893).
+"""S4D, the diagonal state space layer (Gu, Gupta, Goel, Ré, arXiv 2206.11893), and its variants.
 
-Pure functions first (initialisation, discretisation, kernel, convolution), then one Flax module.
+Pure functions first (initialisation, parameter transforms, discretisation, kernel, convolution,
+recurrence), then two Flax modules: S4DKernel (the SSM parameters) and S4D (the layer).
 
-Shapes: B batch, L length, H channels (d_model), N state size. A real SSM of state size N with a
-diagonal complex A is kept as P = N/2 complex modes: the other N/2 are their complex conjugates,
-whose contribution is folded in by taking 2·Re(·) of the kernel.
+Shapes: B batch, L length, H channels (d_model), N state size, P = N/2 complex modes, K kernel
+rows (2 if bidirectional), S the number of independent (A, B) copies (n_ssm). A real SSM of
+state size N with a diagonal complex A is kept as P modes; the other P are their conjugates,
+whose contribution is folded in by taking 2·Re(·).
 
-The kernel and the convolution always run in float32 / complex64, whatever the activations' dtype.
+Every kernel here has the form K[k, h, l] = 2·Re Σ_p C[k,h,p] · B̄[h,p] · Ā[h,p]^l, so each
+discretisation is one (Ā, B̄) pair and the same layer can run as a convolution or a recurrence.
+The kernel and the convolution always run in float32 / complex64.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import flax.linen as nn
@@ -18,62 +23,172 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-INITS = ("lin", "inv")
+A_INITS = ("legs", "inv", "lin", "real", "rand")
+B_INITS = ("ones", "hippo")
+DISCRETIZATIONS = ("zoh", "bilinear", "dss")
+REAL_TRANSFORMS = ("exp", "relu", "none")
+DT_TRANSFORMS = ("exp", "softplus")
+A_REAL_MAX = -1e-4  # Re(A) is kept at or below this: ZOH divides by A, and decay must be real
 
 
-def init_A(init: str, H: int, N: int) -> tuple[np.ndarray, np.ndarray]:
-    """Initial diagonal A of the S4D paper, repeated for every channel.
+def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {allowed}")
 
-    Args:
-      init: 'lin' (S4D-Lin, A_n = -1/2 + iπn) or 'inv' (S4D-Inv, A_n = -1/2 + i(N/π)(N/(2n+1) - 1)).
-      H: channels. N: state size (even); P = N/2 modes are returned.
 
-    Returns:
-      (A_real, A_imag), each float64 of shape (H, P). A_real is negative.
+# ---------------------------------------------------------------------------------------------
+# Initialisation (numpy, float64: computed once, outside jit).
+
+
+def hippo_legs(N: int) -> tuple[np.ndarray, np.ndarray]:
+    """HiPPO-LegS: A (N, N) and B (N,), with A[n,k] = -sqrt((2n+1)(2k+1)) below the diagonal,
+    -(n+1) on it, 0 above; B[n] = sqrt(2n+1)."""
+    q = np.sqrt(2 * np.arange(N) + 1.0)
+    A = -np.tril(np.outer(q, q), -1) - np.diag(np.arange(N) + 1.0)
+    return A, q.copy()
+
+
+def legs_diagonal(N: int) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues of the normal part of HiPPO-LegS and its B in that eigenbasis (S4D-LegS).
+
+    A + P Pᵀ with P[n] = sqrt(n + 1/2) equals -I/2 + M with M skew-symmetric, so its eigenvalues
+    are -1/2 + iω. Returns the P = N/2 modes with ω > 0, as (Λ (P,) complex, Vᴴ B (P,) complex).
     """
+    A, B = hippo_legs(N)
+    p = np.sqrt(np.arange(N) + 0.5)
+    M = A + np.outer(p, p) + 0.5 * np.eye(N)  # skew-symmetric
+    # iM is Hermitian: iM v = μ v  <=>  M v = -iμ v, so ω = -μ.
+    mu, V = np.linalg.eigh(1j * M)
+    keep = np.argsort(mu)[: N // 2]  # the most negative μ: ω > 0
+    return -0.5 - 1j * mu[keep], V[:, keep].conj().T @ B
+
+
+def init_A(a_init: str, S: int, N: int, key: jax.Array | None = None) -> tuple[np.ndarray, ...]:
+    """Initial diagonal A, repeated for the S copies: (A_real, A_imag), (S, P) each (float64,
+    except the random Im(A) of 'rand', a float32 jax array).
+
+    legs  S4D-LegS: eigenvalues of the normal part of HiPPO-LegS (real part -1/2).
+    inv   S4D-Inv:  -1/2 + i(N/π)(N/(2n+1) - 1).
+    lin   S4D-Lin:  -1/2 + iπn.
+    real  S4D-Real: -(n+1), no imaginary part (the diagonal of HiPPO-LegS).
+    rand  -1/2 + i·exp(z), z standard normal per entry (needs key).
+    """
+    _check("S4D init", a_init, A_INITS)
     if N % 2:
         raise ValueError(f"state size N must be even (N/2 conjugate pairs), got {N}")
     n = np.arange(N // 2, dtype=np.float64)
-    if init == "lin":
-        imag = math.pi * n
-    elif init == "inv":
-        imag = (N / math.pi) * (N / (2 * n + 1) - 1)
-    else:
-        raise ValueError(f"unknown S4D init {init!r}; choose one of {INITS}")
     real = np.full_like(n, -0.5)
-    return np.tile(real, (H, 1)), np.tile(imag, (H, 1))
+    if a_init == "legs":
+        lam, _ = legs_diagonal(N)
+        real, imag = lam.real, lam.imag
+    elif a_init == "inv":
+        imag = (N / math.pi) * (N / (2 * n + 1) - 1)
+    elif a_init == "lin":
+        imag = math.pi * n
+    elif a_init == "real":
+        real, imag = -(n + 1), np.zeros_like(n)
+    else:
+        if key is None:
+            raise ValueError("a_init='rand' needs a PRNG key")
+        # Kept in jnp: Flax may trace initialisers (eval_shape) to check parameter shapes.
+        return np.tile(real, (S, 1)), jnp.exp(jax.random.normal(key, (S, N // 2)))
+    return np.tile(real, (S, 1)), np.tile(imag, (S, 1))
 
 
-def discretize_zoh(
-    dt: jax.Array, A: jax.Array, B: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Zero-order-hold discretisation of x' = Ax + Bu with step dt.
+def init_B(b_init: str, S: int, N: int) -> np.ndarray:
+    """Initial B, (S, P) complex128: all ones, or HiPPO-LegS's B in its normal eigenbasis."""
+    _check("B init", b_init, B_INITS)
+    if b_init == "ones":
+        return np.ones((S, N // 2), np.complex128)
+    return np.tile(legs_diagonal(N)[1], (S, 1))
 
-    Args:
-      dt: (H,) positive steps. A: (H, P) complex, Re < 0. B: (H, P) complex.
 
-    Returns:
-      (dtA, dB): (H, P) complex each; Ā = exp(dtA) and B̄ = (exp(dtA) - 1)/A · B.
+# ---------------------------------------------------------------------------------------------
+# Parameter transforms: what is stored versus what the model uses.
+
+
+def real_to_param(A_real: np.ndarray, transform: str) -> np.ndarray:
+    """Stored parameter for Re(A) (clamped to <= A_REAL_MAX first); inverse of param_to_real."""
+    _check("real-part transform", transform, REAL_TRANSFORMS)
+    A_real = np.minimum(A_real, A_REAL_MAX)
+    if transform == "exp":
+        return np.log(-A_real)
+    return -A_real + A_REAL_MAX if transform == "relu" else -A_real
+
+
+def param_to_real(w: jax.Array, transform: str) -> jax.Array:
+    """Re(A) from its stored parameter; always <= A_REAL_MAX.
+
+    exp: -exp(w). relu: -relu(w) + A_REAL_MAX. none: -w, clamped at A_REAL_MAX.
     """
+    _check("real-part transform", transform, REAL_TRANSFORMS)
+    if transform == "exp":
+        return -jnp.exp(w)
+    if transform == "relu":
+        return -jax.nn.relu(w) + A_REAL_MAX
+    return jnp.minimum(-w, A_REAL_MAX)
+
+
+def dt_to_param(dt: jax.Array, transform: str) -> jax.Array:
+    """Stored parameter for the step: log(dt), or the inverse softplus of dt."""
+    _check("dt transform", transform, DT_TRANSFORMS)
+    return jnp.log(dt) if transform == "exp" else dt + jnp.log(-jnp.expm1(-dt))
+
+
+def param_to_dt(w: jax.Array, transform: str) -> jax.Array:
+    _check("dt transform", transform, DT_TRANSFORMS)
+    return jnp.exp(w) if transform == "exp" else jax.nn.softplus(w)
+
+
+# ---------------------------------------------------------------------------------------------
+# Discretisation, kernel, convolution, recurrence.
+
+
+def discretize(
+    disc: str, dt: jax.Array, A: jax.Array, B: jax.Array, L: int
+) -> tuple[jax.Array, jax.Array]:
+    """(log Ā, B̄), each (H, P) complex, for x' = Ax + Bu sampled with step dt.
+
+    zoh:      Ā = exp(dtA), B̄ = (exp(dtA) - 1)/A · B.
+    bilinear: Ā = (1 + dtA/2)/(1 - dtA/2), B̄ = dt/(1 - dtA/2) · B.
+    dss:      Ā = exp(dtA), B̄ = B / (A · Σ_{l<L} Ā^l) = ZOH's B̄ / (exp(dtA·L) - 1): DSS's
+              softmax normalisation of the kernel over the length L (Gupta, Gu, Berant).
+    Args: dt (H,), A (H, P) with Re(A) < 0, B (H, P), L the normalisation length (dss only).
+    """
+    _check("discretization", disc, DISCRETIZATIONS)
     dtA = dt[:, None] * A
-    dB = (jnp.exp(dtA) - 1.0) / A * B
-    return dtA, dB
+    if disc == "zoh":
+        return dtA, (jnp.exp(dtA) - 1.0) / A * B
+    if disc == "bilinear":
+        return jnp.log((1.0 + dtA / 2) / (1.0 - dtA / 2)), dt[:, None] / (1.0 - dtA / 2) * B
+    return dtA, (jnp.exp(dtA) - 1.0) / (A * (jnp.exp(dtA * L) - 1.0)) * B
 
 
-def vandermonde_kernel(C: jax.Array, dB: jax.Array, dtA: jax.Array, L: int) -> jax.Array:
-    """Convolution kernel K[c, h, l] = 2·Re Σ_p C[c,h,p] · B̄[h,p] · Ā[h,p]^l for l < L.
+def vandermonde_kernel(
+    CB: jax.Array, log_dA: jax.Array, L: int, chunk: int | None = None
+) -> jax.Array:
+    """K[k, h, l] = 2·Re Σ_p CB[k,h,p] · exp(l · log_dA[h,p]) for l < L.
 
     Args:
-      C: (K, H, P) complex, one row per kernel (K = 2 for a bidirectional layer).
-      dB, dtA: (H, P) complex, from `discretize_zoh`.
-      L: kernel length.
+      CB: (K, H, P) complex, C·B̄. log_dA: (H, P) complex. L: kernel length.
+      chunk: if set and < L, builds the kernel `chunk` positions at a time, recomputing each
+        chunk's (H, P, chunk) powers in the backward pass, so memory is O(H·P·chunk), not
+        O(H·P·L).
 
     Returns:
       (K, H, L) float32.
     """
-    # Ā^l = exp(l · dtA): a Vandermonde matrix over the modes, (H, P, L).
-    powers = jnp.exp(dtA[:, :, None] * jnp.arange(L, dtype=jnp.float32))
-    return 2.0 * jnp.einsum("khp,hpl->khl", C * dB, powers).real
+
+    def block(start, length):
+        powers = jnp.exp(log_dA[:, :, None] * (start + jnp.arange(length, dtype=jnp.float32)))
+        return 2.0 * jnp.einsum("khp,hpl->khl", CB, powers).real
+
+    if chunk is None or chunk >= L:
+        return block(0.0, L)
+    n = -(-L // chunk)
+    starts = jnp.arange(n, dtype=jnp.float32) * chunk
+    blocks = jax.lax.map(jax.checkpoint(lambda s: block(s, chunk)), starts)  # (n, K, H, chunk)
+    return jnp.moveaxis(blocks, 0, 2).reshape(*CB.shape[:2], n * chunk)[..., :L]
 
 
 def fft_conv(u: jax.Array, k: jax.Array) -> jax.Array:
@@ -99,13 +214,44 @@ def fft_conv(u: jax.Array, k: jax.Array) -> jax.Array:
     return jnp.fft.irfft(u_f * k_f.T, n=2 * L, axis=1)[:, :L]
 
 
-def log_uniform_init(lo: float, hi: float):
-    """Initialiser drawing log(x) for x log-uniform in [lo, hi]."""
+def ssm_step(
+    state: jax.Array, u_t: jax.Array, dA: jax.Array, dB: jax.Array, C: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """One step of the recurrence x_t = Ā x_{t-1} + B̄ u_t, y_t = 2·Re(C x_t).
 
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, math.log(lo), math.log(hi))
+    Args: state (B, H, P) complex; u_t (B, H); dA, dB (H, P); C (H, P) complex.
+    Returns: (y_t (B, H) float32, new state).
+    """
+    state = dA * state + dB * u_t[..., None].astype(jnp.float32)
+    return 2.0 * jnp.einsum("hp,bhp->bh", C, state).real, state
 
-    return init
+
+def ssm_scan(u: jax.Array, log_dA: jax.Array, dB: jax.Array, C: jax.Array) -> jax.Array:
+    """The recurrent form of fft_conv: runs ssm_step over time (a second kernel row, if present,
+    runs backwards over strictly later positions).
+
+    Args: u (B, L, H); log_dA, dB (H, P); C (K, H, P) complex. Returns (B, L, H) float32.
+    """
+    dA = jnp.exp(log_dA)
+    state0 = jnp.zeros((u.shape[0], *dA.shape), jnp.complex64)
+
+    def run(c, xs, reverse):
+        def body(state, u_t):
+            return ssm_step(state, u_t, dA, dB, c)[::-1]
+
+        return jax.lax.scan(body, state0, xs, reverse=reverse)[1]
+
+    u_t = jnp.moveaxis(u, 1, 0)  # (L, B, H)
+    y = run(C[0], u_t, reverse=False)
+    if C.shape[0] == 2:
+        # Backward state after reading u[L-1] ... u[t+1]: shift the input by one step.
+        later = jnp.concatenate([u_t[1:], jnp.zeros_like(u_t[:1])], axis=0)
+        y = y + run(C[1], later, reverse=True)
+    return jnp.moveaxis(y, 0, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Initialisers and helpers for the modules.
 
 
 def complex_normal_init(key, shape, dtype=jnp.float32):
@@ -118,46 +264,108 @@ def as_complex(x: jax.Array) -> jax.Array:
     return jax.lax.complex(x[..., 0], x[..., 1])
 
 
-class S4DKernel(nn.Module):
-    """The SSM parameters of one layer and the (K, H, L) kernel they define.
+def as_pairs(z: np.ndarray) -> jnp.ndarray:
+    """(...) complex -> (..., 2) float32."""
+    return jnp.asarray(np.stack([z.real, z.imag], -1), jnp.float32)
 
-    Parameters (names matter: the optimizer groups match them by pattern):
-      log_dt (H,): log step, log-uniform in [dt_min, dt_max] at init.
-      log_A_real (H, P): A's real part is -exp(log_A_real), so it stays negative.
-      A_imag (H, P): A's imaginary part.
-      B (H, P, 2), C (K, H, P, 2): complex, stored as real pairs; K = 2 if bidirectional.
+
+@dataclasses.dataclass(frozen=True)
+class SSMConfig:
+    """The SSM options of an S4D layer (hashable, so it can be a Flax module attribute).
+
+    d_state: N. a_init: one of A_INITS. b_init: one of B_INITS. disc: one of DISCRETIZATIONS.
+    real_transform: one of REAL_TRANSFORMS. dt_transform: one of DT_TRANSFORMS.
+    b_trainable: False freezes B at its init. n_ssm: independent (A, B) copies shared across
+    channels (None: one per channel). dt_min, dt_max: the initial step range (log-uniform).
+    bidirectional: add an anti-causal kernel. kernel_chunk: build the kernel this many positions
+    at a time (None: all at once). mode: 'conv' (FFT) or 'recurrent' (step by step).
+    l_max: the length DSS normalises over (the task's maximum length), so that a sequence's
+    output does not depend on how far its batch is padded (None: the input's length).
     """
 
     d_state: int = 64
     a_init: str = "inv"
+    b_init: str = "ones"
+    disc: str = "zoh"
+    real_transform: str = "exp"
+    dt_transform: str = "exp"
+    b_trainable: bool = True
+    n_ssm: int | None = None
     dt_min: float = 1e-3
     dt_max: float = 1e-1
     bidirectional: bool = True
+    kernel_chunk: int | None = None
+    mode: str = "conv"
+    l_max: int | None = None
+
+    def __post_init__(self):
+        _check("S4D init", self.a_init, A_INITS)
+        _check("B init", self.b_init, B_INITS)
+        _check("discretization", self.disc, DISCRETIZATIONS)
+        _check("real-part transform", self.real_transform, REAL_TRANSFORMS)
+        _check("dt transform", self.dt_transform, DT_TRANSFORMS)
+        _check("mode", self.mode, ("conv", "recurrent"))
+        if not 0 < self.dt_min <= self.dt_max:
+            raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
+
+
+class S4DKernel(nn.Module):
+    """The SSM parameters of one layer and the discrete SSM (Ā, B̄, C) they define.
+
+    Parameters (names matter: the optimizer groups match them by pattern):
+      log_dt (H,): the step's stored parameter (log dt, or inverse softplus of dt).
+      log_A_real (S, P): stored parameter of Re(A) under `real_transform`.
+      A_imag (S, P): Im(A).
+      B (S, P, 2): complex, stored as real pairs; frozen when b_trainable is False.
+      C (K, H, P, 2): complex; K = 2 if bidirectional.
+    Channel h uses the (A, B) copy h mod S, where S = n_ssm (None: one per channel).
+    """
+
+    ssm: SSMConfig
 
     @nn.compact
-    def __call__(self, H: int, L: int) -> jax.Array:
-        """Returns the (K, H, L) float32 convolution kernel."""
-        A_re, A_im = init_A(self.a_init, H, self.d_state)
-        log_dt = self.param("log_dt", log_uniform_init(self.dt_min, self.dt_max), (H,))
-        log_A_real = self.param(
-            "log_A_real", lambda _, s: jnp.asarray(np.log(-A_re), jnp.float32), A_re.shape
-        )
-        A_imag = self.param("A_imag", lambda _, s: jnp.asarray(A_im, jnp.float32), A_im.shape)
-        B = self.param("B", lambda _, s: jnp.stack([jnp.ones(s), jnp.zeros(s)], -1), A_re.shape)
-        C = self.param("C", complex_normal_init, (2 if self.bidirectional else 1, *A_re.shape))
-        A = jax.lax.complex(-jnp.exp(log_A_real), A_imag)
-        dtA, dB = discretize_zoh(jnp.exp(log_dt), A, as_complex(B))
-        return vandermonde_kernel(as_complex(C), dB, dtA, L)
+    def __call__(self, H: int, L: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """The discrete SSM for length L: (log Ā (H, P), B̄ (H, P), C (K, H, P)), complex."""
+        cfg = self.ssm
+        S = cfg.n_ssm or H
+        if H % S:
+            raise ValueError(f"n_ssm={S} must divide d_model={H}")
+        P = cfg.d_state // 2
+
+        def dt_init(key, shape):
+            log_dt = jax.random.uniform(
+                key, shape, jnp.float32, math.log(cfg.dt_min), math.log(cfg.dt_max)
+            )
+            return dt_to_param(jnp.exp(log_dt), cfg.dt_transform)
+
+        def a_init(part):
+            # Only Im(A) of a_init='rand' is random, so each part may use its own key.
+            def init(key, shape):
+                A_re, A_im = init_A(cfg.a_init, S, cfg.d_state, key)
+                w = A_im if part == "imag" else real_to_param(A_re, cfg.real_transform)
+                return jnp.asarray(w, jnp.float32)
+
+            return init
+
+        w_dt = self.param("log_dt", dt_init, (H,))
+        w_re = self.param("log_A_real", a_init("real"), (S, P))
+        A_im = self.param("A_imag", a_init("imag"), (S, P))
+        B = self.param("B", lambda _, s: as_pairs(init_B(cfg.b_init, S, cfg.d_state)), (S, P))
+        C = self.param("C", complex_normal_init, (2 if cfg.bidirectional else 1, H, P))
+        if not cfg.b_trainable:
+            B = jax.lax.stop_gradient(B)
+        A = jax.lax.complex(param_to_real(w_re, cfg.real_transform), A_im)
+        A, B = jnp.tile(A, (H // S, 1)), jnp.tile(as_complex(B), (H // S, 1))
+        dt = param_to_dt(w_dt, cfg.dt_transform)
+        log_dA, dB = discretize(cfg.disc, dt, A, B, cfg.l_max or L)
+        return log_dA, dB, as_complex(C)
 
 
 class S4D(nn.Module):
-    """One S4D layer: SSM convolution + D skip -> GELU -> dropout -> Linear(H, 2H) -> GLU."""
+    """One S4D layer: SSM (convolution or recurrence) + D skip -> GELU -> dropout ->
+    Linear(H, 2H) -> GLU."""
 
-    d_state: int = 64
-    a_init: str = "inv"
-    dt_min: float = 1e-3
-    dt_max: float = 1e-1
-    bidirectional: bool = True
+    ssm: SSMConfig = SSMConfig()
     dropout: float = 0.0
 
     @nn.compact
@@ -166,11 +374,13 @@ class S4D(nn.Module):
         _, L, H = u.shape
         # Padding must not leak into real positions through the convolution.
         u = jnp.where(mask[..., None], u, 0.0)
-        k = S4DKernel(
-            self.d_state, self.a_init, self.dt_min, self.dt_max, self.bidirectional, name="kernel"
-        )(H, L)
+        log_dA, dB, C = S4DKernel(self.ssm, name="kernel")(H, L)
+        if self.ssm.mode == "conv":
+            y = fft_conv(u, vandermonde_kernel(C * dB, log_dA, L, self.ssm.kernel_chunk))
+        else:
+            y = ssm_scan(u, log_dA, dB, C)
         D = self.param("D", nn.initializers.normal(1.0), (H,))
-        y = fft_conv(u, k) + u.astype(jnp.float32) * D
+        y = y + u.astype(jnp.float32) * D
         y = nn.gelu(y.astype(u.dtype), approximate=False)
         y = nn.Dropout(self.dropout, broadcast_dims=(1,))(y, deterministic=not train)
-        return nn.glu(nn.Dense(2 * H, name="out")(y), axis=-1)
+        return nn.glu(nn.Dense(2 * H, dtype=u.dtype, name="out")(y), axis=-1)

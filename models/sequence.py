@@ -11,14 +11,16 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from models.s4d import S4D
+from models.s4d import S4D, SSMConfig
 
 NORMS = ("batch", "layer")
 POOLS = ("mean", "last")
 
 
 class Norm(nn.Module):
-    """BatchNorm over (batch, length) at real positions, or LayerNorm over channels."""
+    """BatchNorm over (batch, length) at real positions, or LayerNorm over channels.
+
+    Statistics are reduced in float32 whatever x's dtype; the output has x's dtype."""
 
     kind: str = "batch"
 
@@ -27,22 +29,18 @@ class Norm(nn.Module):
         """x: (B, L, H); mask: (B, L) bool."""
         if self.kind == "batch":
             # momentum 0.9 here is PyTorch's BatchNorm1d momentum 0.1, as S4 uses.
-            return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)(
-                x, mask=mask[..., None]
-            )
+            return nn.BatchNorm(
+                use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=x.dtype
+            )(x, mask=mask[..., None])
         if self.kind == "layer":
-            return nn.LayerNorm(epsilon=1e-5)(x)
+            return nn.LayerNorm(epsilon=1e-5, dtype=x.dtype)(x)
         raise ValueError(f"unknown norm {self.kind!r}; choose one of {NORMS}")
 
 
 class ResidualBlock(nn.Module):
     """x + dropout(S4D(norm(x))) with pre-norm, or norm(x + dropout(S4D(x))) with post-norm."""
 
-    d_state: int = 64
-    a_init: str = "inv"
-    dt_min: float = 1e-3
-    dt_max: float = 1e-1
-    bidirectional: bool = True
+    ssm: SSMConfig = SSMConfig()
     dropout: float = 0.0
     norm: str = "batch"
     prenorm: bool = False
@@ -51,14 +49,7 @@ class ResidualBlock(nn.Module):
     def __call__(self, x: jax.Array, mask: jax.Array, *, train: bool) -> jax.Array:
         """x: (B, L, H); mask: (B, L) bool. Returns (B, L, H)."""
         z = Norm(self.norm)(x, mask, train=train) if self.prenorm else x
-        z = S4D(
-            d_state=self.d_state,
-            a_init=self.a_init,
-            dt_min=self.dt_min,
-            dt_max=self.dt_max,
-            bidirectional=self.bidirectional,
-            dropout=self.dropout,
-        )(z, mask, train=train)
+        z = S4D(self.ssm, self.dropout)(z, mask, train=train)
         # One dropout mask for the whole sequence (S4's "tied" dropout, user-needs (b) 12).
         x = x + nn.Dropout(self.dropout, broadcast_dims=(1,))(z, deterministic=not train)
         return x if self.prenorm else Norm(self.norm)(x, mask, train=train)
@@ -82,46 +73,93 @@ def pool(x: jax.Array, lengths: jax.Array, mode: str) -> jax.Array:
     raise ValueError(f"unknown pooling {mode!r}; choose one of {POOLS}")
 
 
-class SequenceClassifier(nn.Module):
-    """Encoder -> n_layers residual S4D blocks -> (final norm if pre-norm) -> pool -> Linear.
+class Backbone(nn.Module):
+    """Encoder -> n_layers residual S4D blocks -> (final norm if pre-norm) -> pool.
 
     Token inputs (vocab_size set) are embedded; real inputs (B, L, C) go through Linear(C, H).
+    Activations and matmuls run in `dtype`; parameters, norm statistics, the SSM kernel and the
+    FFT stay float32. Returns (B, H) float32 features.
+    """
+
+    vocab_size: int | None = None
+    d_model: int = 128
+    n_layers: int = 4
+    ssm: SSMConfig = SSMConfig()
+    dropout: float = 0.0
+    norm: str = "batch"
+    prenorm: bool = False
+    pool: str = "mean"
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, inputs: jax.Array, lengths: jax.Array, *, train: bool) -> jax.Array:
+        """inputs: (B, L) tokens or (B, L, C) floats; lengths: (B,). Returns (B, H)."""
+        if self.vocab_size is not None:
+            x = nn.Embed(self.vocab_size, self.d_model, dtype=self.dtype, name="encoder")(inputs)
+        else:
+            x = nn.Dense(self.d_model, dtype=self.dtype, name="encoder")(inputs)
+        mask = length_mask(lengths, x.shape[1])
+        for i in range(self.n_layers):
+            x = ResidualBlock(
+                self.ssm, self.dropout, self.norm, self.prenorm, name=f"block_{i}"
+            )(x, mask, train=train)
+        if self.prenorm:
+            x = Norm(self.norm, name="final_norm")(x, mask, train=train)
+        return pool(x.astype(jnp.float32), lengths, self.pool)
+
+
+class SequenceClassifier(nn.Module):
+    """Backbone features -> a classification head.
+
+    With `paired` (Retrieval), both documents go through the same backbone in one batch, are
+    pooled to u and v, and the head is MLP([u, v, u-v, u·v]) -> classes: S4's "nli" head,
+    credited there to the Nyströmformer LRA code (lra-reference §2.3). Otherwise the head is
+    one Linear layer.
     """
 
     num_classes: int
     vocab_size: int | None = None
     d_model: int = 128
     n_layers: int = 4
-    d_state: int = 64
-    a_init: str = "inv"
-    dt_min: float = 1e-3
-    dt_max: float = 1e-1
-    bidirectional: bool = True
+    ssm: SSMConfig = SSMConfig()
     dropout: float = 0.0
     norm: str = "batch"
     prenorm: bool = False
     pool: str = "mean"
+    paired: bool = False
+    dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, inputs: jax.Array, lengths: jax.Array, *, train: bool) -> jax.Array:
-        """inputs: (B, L) int tokens or (B, L, C) floats; lengths: (B,). Returns (B, classes)."""
-        if self.vocab_size is not None:
-            x = nn.Embed(self.vocab_size, self.d_model, name="encoder")(inputs)
-        else:
-            x = nn.Dense(self.d_model, name="encoder")(inputs)
-        mask = length_mask(lengths, x.shape[1])
-        for i in range(self.n_layers):
-            x = ResidualBlock(
-                d_state=self.d_state,
-                a_init=self.a_init,
-                dt_min=self.dt_min,
-                dt_max=self.dt_max,
-                bidirectional=self.bidirectional,
-                dropout=self.dropout,
-                norm=self.norm,
-                prenorm=self.prenorm,
-                name=f"block_{i}",
-            )(x, mask, train=train)
-        if self.prenorm:
-            x = Norm(self.norm, name="final_norm")(x, mask, train=train)
-        return nn.Dense(self.num_classes, name="decoder")(pool(x, lengths, self.pool))
+    def __call__(
+        self,
+        inputs: jax.Array,
+        lengths: jax.Array,
+        *,
+        train: bool,
+        inputs2: jax.Array | None = None,
+        lengths2: jax.Array | None = None,
+    ) -> jax.Array:
+        """inputs: (B, L) or (B, L, C); lengths: (B,); inputs2/lengths2 likewise when paired.
+
+        Returns (B, num_classes) float32 logits.
+        """
+        backbone = Backbone(
+            self.vocab_size, self.d_model, self.n_layers, self.ssm, self.dropout, self.norm,
+            self.prenorm, self.pool, self.dtype, name="backbone",
+        )
+        if not self.paired:
+            features = backbone(inputs, lengths, train=train)
+            return nn.Dense(self.num_classes, name="decoder")(features)
+        if inputs2 is None or lengths2 is None:
+            raise ValueError("a paired model needs inputs2 and lengths2")
+        L = max(inputs.shape[1], inputs2.shape[1])
+
+        def pad(x):
+            return jnp.pad(x, [(0, 0), (0, L - x.shape[1])] + [(0, 0)] * (x.ndim - 2))
+
+        # One batch of 2B documents, as S4 does: BatchNorm sees both sides together.
+        both = backbone(jnp.concatenate([pad(inputs), pad(inputs2)]),
+                        jnp.concatenate([lengths, lengths2]), train=train)
+        u, v = jnp.split(both, 2)
+        h = nn.Dense(self.d_model, name="head_hidden")(jnp.concatenate([u, v, u - v, u * v], -1))
+        return nn.Dense(self.num_classes, name="decoder")(nn.gelu(h, approximate=False))

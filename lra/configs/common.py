@@ -23,10 +23,19 @@ class ModelConfig:
     d_model: int = 128  # H: channels of every layer
     n_layers: int = 4  # residual S4D blocks
     d_state: int = 64  # N: state size; the layer keeps N/2 complex modes
-    a_init: str = "inv"  # A's initialisation: 'inv' (S4D-Inv) or 'lin' (S4D-Lin)
+    a_init: str = "inv"  # A's init: 'legs', 'inv', 'lin' (S4D-LegS/Inv/Lin), 'real', 'rand'
+    b_init: str = "auto"  # B's init: 'ones', 'hippo' (LegS's B), 'auto' = hippo iff a_init=legs
+    disc: str = "zoh"  # discretisation: 'zoh', 'bilinear', or 'dss' (DSS's normalised form)
+    real_transform: str = "exp"  # Re(A) from its parameter: 'exp', 'relu', 'none' (clamped)
+    dt_transform: str = "exp"  # Δ from its parameter: 'exp' or 'softplus'
+    b_trainable: bool = True  # False freezes B at its initial value
+    n_ssm: int | None = None  # independent (A, B) copies shared across channels (None: H)
     dt_min: float = 1e-3  # the step Δ is drawn log-uniform in [dt_min, dt_max], per channel
     dt_max: float = 1e-1  # upper end of the initial Δ range
     bidirectional: bool = True  # a second, anti-causal kernel per channel
+    kernel_chunk: int | None = None  # build the SSM kernel in chunks of this length (memory)
+    mode: str = "conv"  # SSM as 'conv' (FFT) or 'recurrent' (step by step, same parameters)
+    dtype: str = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
     norm: str = "batch"  # 'batch' (over real positions) or 'layer'
     prenorm: bool = False  # norm before the layer (plus a final norm) or after the residual
     dropout: float = 0.0  # one mask over the whole sequence, in the layer and on the residual

@@ -8,12 +8,14 @@ import pytest
 from lra.configs import ConfigError
 from lra.configs.common import OptimConfig
 from lra.optim import group_table, make_optimizer, schedule
+from models.s4d import SSMConfig
 from models.sequence import SequenceClassifier
 
 
 @pytest.fixture(scope="module")
 def params():
-    model = SequenceClassifier(num_classes=3, vocab_size=7, d_model=4, n_layers=2, d_state=4)
+    model = SequenceClassifier(num_classes=3, vocab_size=7, d_model=4, n_layers=2,
+                               ssm=SSMConfig(d_state=4))
     x = jnp.ones((1, 8), jnp.int32)
     return model.init(jax.random.key(0), x, jnp.array([8]), train=False)["params"]
 
@@ -23,12 +25,14 @@ def test_groups_cover_ssm_dt_and_rest(params):
     table = group_table(params, labels)
     ssm = sorted(p for p, g in table.items() if g == "ssm")
     assert ssm == sorted(
-        f"block_{i}/S4D_0/kernel/{n}" for i in range(2) for n in ("A_imag", "B", "log_A_real")
+        f"backbone/block_{i}/S4D_0/kernel/{n}"
+        for i in range(2)
+        for n in ("A_imag", "B", "log_A_real")
     )
     assert sorted(p for p, g in table.items() if g == "dt") == [
-        "block_0/S4D_0/kernel/log_dt", "block_1/S4D_0/kernel/log_dt"]
-    assert table["block_0/S4D_0/kernel/C"] == "default"
-    assert table["encoder/embedding"] == "default"
+        "backbone/block_0/S4D_0/kernel/log_dt", "backbone/block_1/S4D_0/kernel/log_dt"]
+    assert table["backbone/block_0/S4D_0/kernel/C"] == "default"
+    assert table["backbone/encoder/embedding"] == "default"
 
 
 def test_pattern_matching_nothing_is_an_error(params):
@@ -42,7 +46,7 @@ def test_ssm_and_dt_get_no_weight_decay_and_their_own_lr(params):
     zeros = jax.tree.map(jnp.zeros_like, params)
     updates, _ = tx.update(zeros, tx.init(params), params)
     # Zero gradient: AdamW's update is only the decoupled decay -lr·wd·p.
-    kernel = updates["block_0"]["S4D_0"]["kernel"]
+    kernel = updates["backbone"]["block_0"]["S4D_0"]["kernel"]
     for name in ("log_A_real", "A_imag", "B", "log_dt"):
         np.testing.assert_array_equal(kernel[name], 0.0)
     p = params["decoder"]["kernel"]
@@ -50,8 +54,9 @@ def test_ssm_and_dt_get_no_weight_decay_and_their_own_lr(params):
     # A unit gradient: the first Adam step moves each parameter by its group's lr.
     ones = jax.tree.map(jnp.ones_like, params)
     updates, _ = tx.update(ones, tx.init(params), zeros)
-    np.testing.assert_allclose(updates["block_1"]["S4D_0"]["kernel"]["B"], -0.01, rtol=1e-5)
-    np.testing.assert_allclose(updates["block_1"]["S4D_0"]["kernel"]["log_dt"], -0.02, rtol=1e-5)
+    ssm_updates = updates["backbone"]["block_1"]["S4D_0"]["kernel"]
+    np.testing.assert_allclose(ssm_updates["B"], -0.01, rtol=1e-5)
+    np.testing.assert_allclose(ssm_updates["log_dt"], -0.02, rtol=1e-5)
     np.testing.assert_allclose(updates["decoder"]["bias"], -0.1, rtol=1e-5)
 
 

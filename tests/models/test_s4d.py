@@ -1,4 +1,4 @@
-"""The S4D kernel functions against independent NumPy/SciPy computations."""
+"""The S4D family against independent NumPy/SciPy computations."""
 
 import jax
 import jax.numpy as jnp
@@ -7,6 +7,7 @@ import pytest
 import scipy.linalg
 
 from models import s4d
+from models.s4d import SSMConfig
 
 
 def test_init_A_matches_paper_formulas():
@@ -16,12 +17,55 @@ def test_init_A_matches_paper_formulas():
     np.testing.assert_array_equal(re, -0.5)
     np.testing.assert_allclose(im[1], [0, np.pi, 2 * np.pi, 3 * np.pi])
     _, im = s4d.init_A("inv", 1, N)
-    # S4D-Inv: (N/π)(N/(2n+1) - 1) for n = 0..3.
     np.testing.assert_allclose(im[0], [N / np.pi * (N / k - 1) for k in (1, 3, 5, 7)])
+    re, im = s4d.init_A("real", 2, N)
+    np.testing.assert_array_equal(re, [[-1, -2, -3, -4]] * 2)
+    np.testing.assert_array_equal(im, 0)
+    re, im = s4d.init_A("rand", 2, N, jax.random.key(0))
+    assert (re == -0.5).all() and (im > 0).all() and not np.allclose(im[0], im[1])
+    np.testing.assert_array_equal(im, s4d.init_A("rand", 2, N, jax.random.key(0))[1])
     with pytest.raises(ValueError, match="even"):
         s4d.init_A("lin", 1, 5)
     with pytest.raises(ValueError, match="unknown S4D init"):
         s4d.init_A("nope", 1, 4)
+
+
+def test_legs_diagonal_is_the_spectrum_of_hippo_normal_part():
+    N = 16
+    A, B = s4d.hippo_legs(N)
+    # The LegS matrix of the HiPPO paper, checked entry by entry on a corner.
+    np.testing.assert_allclose(A[:3, :3], [[-1, 0, 0], [-np.sqrt(3), -2, 0],
+                                           [-np.sqrt(5), -np.sqrt(15), -3]])
+    p = np.sqrt(np.arange(N) + 0.5)
+    ref = np.linalg.eigvals(A + np.outer(p, p))  # general (non-Hermitian) eigensolver
+    ref = ref[ref.imag > 0]
+    lam, B_diag = s4d.legs_diagonal(N)
+    by_imag = lambda z: z[np.argsort(z.imag)]  # noqa: E731
+    np.testing.assert_allclose(by_imag(lam), by_imag(ref), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(lam.real, -0.5, atol=1e-10)
+    # The eigenbasis is unitary and B is real: the kept half carries half of |B|^2 = N^2.
+    np.testing.assert_allclose(2 * np.sum(np.abs(B_diag) ** 2), np.sum(B**2), rtol=1e-10)
+    re, im = s4d.init_A("legs", 1, N)
+    np.testing.assert_allclose(re[0] + 1j * im[0], lam)
+    np.testing.assert_allclose(s4d.init_B("hippo", 2, N)[1], B_diag)
+
+
+@pytest.mark.parametrize("transform", s4d.REAL_TRANSFORMS)
+def test_real_transforms_round_trip_and_stay_negative(transform):
+    A_re = np.array([-0.5, -3.0, -1e-4, 0.0, 2.0])
+    w = s4d.real_to_param(A_re, transform)
+    np.testing.assert_allclose(
+        s4d.param_to_real(jnp.asarray(w), transform), np.minimum(A_re, s4d.A_REAL_MAX), rtol=1e-6
+    )
+    anything = jnp.linspace(-5, 5, 11)
+    assert (s4d.param_to_real(anything, transform) <= s4d.A_REAL_MAX * (1 - 1e-6)).all()
+
+
+@pytest.mark.parametrize("transform", s4d.DT_TRANSFORMS)
+def test_dt_transforms_round_trip(transform):
+    dt = jnp.array([1e-4, 1e-3, 0.1, 1.0])
+    back = s4d.param_to_dt(s4d.dt_to_param(dt, transform), transform)
+    np.testing.assert_allclose(back, dt, rtol=1e-4)
 
 
 def test_zoh_matches_matrix_exponential():
@@ -29,79 +73,177 @@ def test_zoh_matches_matrix_exponential():
     A = -rng.uniform(0.1, 1, (2, 3)) + 1j * rng.normal(size=(2, 3)) * 5
     B = rng.normal(size=(2, 3)) + 1j * rng.normal(size=(2, 3))
     dt = np.array([0.01, 0.3])
-    dtA, dB = s4d.discretize_zoh(jnp.asarray(dt), jnp.asarray(A), jnp.asarray(B))
+    log_dA, dB = s4d.discretize("zoh", jnp.asarray(dt), jnp.asarray(A), jnp.asarray(B), 10)
     for h in range(2):
         for p in range(3):
             # exp([[A, B], [0, 0]] dt) = [[Ā, B̄], [0, 1]] for the exact ZOH solution.
             M = scipy.linalg.expm(np.array([[A[h, p], B[h, p]], [0, 0]]) * dt[h])
-            np.testing.assert_allclose(np.exp(complex(dtA[h, p])), M[0, 0], rtol=1e-5)
+            np.testing.assert_allclose(np.exp(complex(log_dA[h, p])), M[0, 0], rtol=1e-5)
             np.testing.assert_allclose(complex(dB[h, p]), M[0, 1], rtol=1e-4, atol=1e-6)
 
 
-def naive_ssm(u, Abar, Bbar, C, D, bidirectional):
-    """Step-by-step recurrence in complex128. u: (L, H); Abar, Bbar: (H, P); C: (K, H, P)."""
-    L, H = u.shape
+def test_bilinear_agrees_with_zoh_to_second_order_and_dss_is_normalised():
+    A = jnp.array([[-0.5 + 3j, -2.0 + 0j]])
+    B = jnp.array([[1.0 + 0j, 0.5 - 1j]])
+    dt = jnp.array([1e-3])
+    zA, zB = s4d.discretize("zoh", dt, A, B, 50)
+    bA, bB = s4d.discretize("bilinear", dt, A, B, 50)
+    np.testing.assert_allclose(np.exp(bA), np.exp(zA), rtol=1e-7)  # O((dtA)^3)
+    np.testing.assert_allclose(bB, zB, rtol=1e-5)  # O((dtA)^2)
+    dt = jnp.array([0.2])
+    dA_log, dB = s4d.discretize("dss", dt, A, B, 50)
+    powers = np.exp(np.asarray(dA_log, np.complex128)[..., None] * np.arange(50)).sum(-1)
+    # Σ_l B̄ Ā^l = B/A: the kernel's modes are a softmax over the length times B/A.
+    np.testing.assert_allclose(np.asarray(dB) * powers, np.asarray(B / A), rtol=1e-4)
+
+
+def naive_ssm(u, disc, dt, A, B, C, D, bidirectional, L_norm):
+    """Step-by-step recurrence in complex128 from each discretisation's definition.
+
+    u: (L, H); dt: (H,); A, B: (H, P); C: (K, H, P); D: (H,).
+    """
+    dtA = dt[:, None] * A
+    if disc == "bilinear":
+        # Trapezoid rule: (1 - dtA/2) x_t = (1 + dtA/2) x_{t-1} + dt B u_t, solved per step.
+        def step(x, u_t):
+            return ((1 + dtA / 2) * x + dt[:, None] * B * u_t[:, None]) / (1 - dtA / 2)
+    else:
+        Bbar = np.array([[scipy.linalg.expm(np.array([[a, b], [0, 0]]) * d)[0, 1]
+                          for a, b in zip(ra, rb, strict=True)]
+                         for ra, rb, d in zip(A, B, dt, strict=True)])
+        if disc == "dss":
+            Bbar = Bbar / (np.exp(dtA * L_norm) - 1)
+
+        def step(x, u_t):
+            return np.exp(dtA) * x + Bbar * u_t[:, None]
+
+    L = u.shape[0]
     y = D * u
-    x = np.zeros(Abar.shape, np.complex128)
+    x = np.zeros(A.shape, np.complex128)
     for t in range(L):
-        x = Abar * x + Bbar * u[t][:, None]
+        x = step(x, u[t])
         y[t] += 2 * np.sum(C[0] * x, axis=-1).real
     if bidirectional:
         # Backward state after reading u[L-1] ... u[t+1]: contributes only strictly later input.
-        x = np.zeros(Abar.shape, np.complex128)
+        x = np.zeros(A.shape, np.complex128)
         for t in range(L - 1, -1, -1):
             y[t] += 2 * np.sum(C[1] * x, axis=-1).real
-            x = Abar * x + Bbar * u[t][:, None]
+            x = step(x, u[t])
     return y
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("init", ["lin", "inv"])
-def test_layer_convolution_equals_recurrence(init, bidirectional):
-    L, H, N = 37, 3, 8
-    layer = s4d.S4D(d_state=N, a_init=init, bidirectional=bidirectional)
+@pytest.mark.parametrize(
+    "disc, a_init, real_transform, dt_transform, bidirectional",
+    [
+        ("zoh", "inv", "exp", "exp", False),
+        ("zoh", "legs", "relu", "softplus", True),
+        ("bilinear", "lin", "none", "exp", True),
+        ("bilinear", "real", "exp", "softplus", False),
+        ("dss", "rand", "exp", "exp", True),
+        ("dss", "inv", "relu", "exp", False),
+    ],
+)
+def test_convolution_and_recurrence_equal_the_naive_recurrence(
+    disc, a_init, real_transform, dt_transform, bidirectional
+):
+    L, H, N = 29, 4, 8
+    cfg = SSMConfig(d_state=N, a_init=a_init, disc=disc, real_transform=real_transform,
+                    dt_transform=dt_transform, bidirectional=bidirectional, n_ssm=2,
+                    b_init="hippo" if a_init == "legs" else "ones", l_max=32)
     u = jax.random.normal(jax.random.key(1), (2, L, H))
     mask = jnp.ones((2, L), bool)
+    layer = s4d.S4D(cfg)
     params = layer.init(jax.random.key(0), u, mask, train=False)["params"]
-    kernel = s4d.S4DKernel(d_state=N, a_init=init, bidirectional=bidirectional)
-    k = kernel.apply({"params": params["kernel"]}, H, L)
-    y = s4d.fft_conv(u, k) + u * params["D"]
+    log_dA, dB, C = s4d.S4DKernel(cfg).apply({"params": params["kernel"]}, H, L)
+    y_conv = s4d.fft_conv(u, s4d.vandermonde_kernel(C * dB, log_dA, L))
+    y_rec = s4d.ssm_scan(u, log_dA, dB, C)
 
-    p = jax.tree.map(np.asarray, {**params["kernel"], "D": params["D"]})
-    A = -np.exp(p["log_A_real"].astype(np.float64)) + 1j * p["A_imag"]
-    dt = np.exp(p["log_dt"].astype(np.float64))[:, None]
-    Abar = np.exp(dt * A)
-    Bbar = (Abar - 1) / A * (p["B"][..., 0] + 1j * p["B"][..., 1])
-    C = p["C"][..., 0] + 1j * p["C"][..., 1]
+    p = jax.tree.map(lambda x: np.asarray(x, np.float64), params["kernel"])
+    A_re = np.asarray(s4d.param_to_real(jnp.asarray(p["log_A_real"]), real_transform))
+    A = np.tile(A_re + 1j * p["A_imag"], (H // 2, 1))
+    B = np.tile(p["B"][..., 0] + 1j * p["B"][..., 1], (H // 2, 1))
+    dt = np.asarray(s4d.param_to_dt(jnp.asarray(p["log_dt"]), dt_transform), np.float64)
+    Cc = p["C"][..., 0] + 1j * p["C"][..., 1]
     for b in range(2):
-        ref = naive_ssm(np.asarray(u[b], np.float64), Abar, Bbar, C, p["D"], bidirectional)
-        np.testing.assert_allclose(np.asarray(y[b]), ref, rtol=2e-4, atol=2e-4)
+        ref = naive_ssm(np.asarray(u[b], np.float64), disc, dt, A, B, Cc,
+                        np.zeros(H), bidirectional, L_norm=32)
+        np.testing.assert_allclose(np.asarray(y_conv[b]), ref, rtol=1e-3, atol=2e-4)
+        np.testing.assert_allclose(np.asarray(y_rec[b]), ref, rtol=1e-3, atol=2e-4)
+    # The whole layer gives the same output in either mode.
+    recurrent = s4d.S4D(SSMConfig(**{**cfg.__dict__, "mode": "recurrent"}))
+    np.testing.assert_allclose(
+        recurrent.apply({"params": params}, u, mask, train=False),
+        layer.apply({"params": params}, u, mask, train=False), rtol=1e-3, atol=2e-4,
+    )
 
 
-def test_fft_conv_matches_direct_sum():
+def test_streaming_steps_equal_the_scan():
+    cfg = SSMConfig(d_state=8, bidirectional=False)
+    u = jax.random.normal(jax.random.key(2), (3, 17, 4))
+    params = s4d.S4DKernel(cfg).init(jax.random.key(0), 4, 17)
+    log_dA, dB, C = s4d.S4DKernel(cfg).apply(params, 4, 17)
+    state = jnp.zeros((3, 4, 4), jnp.complex64)
+    ys = []
+    for t in range(17):
+        y_t, state = s4d.ssm_step(state, u[:, t], jnp.exp(log_dA), dB, C[0])
+        ys.append(y_t)
+    np.testing.assert_allclose(jnp.stack(ys, 1), s4d.ssm_scan(u, log_dA, dB, C), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_chunked_kernel_equals_the_whole_kernel_with_gradients():
     rng = np.random.default_rng(0)
-    u = rng.normal(size=(2, 16, 3))
-    k = rng.normal(size=(2, 3, 16))
-    y = np.asarray(s4d.fft_conv(jnp.asarray(u), jnp.asarray(k)))
-    ref = np.zeros_like(u)
-    for t in range(16):
-        for s in range(16):
-            ref[:, t] += (k[0, :, t - s] if s <= t else k[1, :, s - t - 1]) * u[:, s]
-    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
-    causal = np.asarray(s4d.fft_conv(jnp.asarray(u), jnp.asarray(k[:1])))
-    for h in range(3):
-        np.testing.assert_allclose(
-            causal[0, :, h], np.convolve(u[0, :, h], k[0, h])[:16], rtol=1e-4, atol=1e-4
-        )
+    CB = jnp.asarray(rng.normal(size=(2, 3, 4)) + 1j * rng.normal(size=(2, 3, 4)), jnp.complex64)
+    log_dA = jnp.asarray(-rng.uniform(0.01, 0.1, (3, 4)) + 1j * rng.normal(size=(3, 4)),
+                         jnp.complex64)
+    whole = s4d.vandermonde_kernel(CB, log_dA, 50)
+    chunked = s4d.vandermonde_kernel(CB, log_dA, 50, chunk=16)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)
+
+    def loss(ld, chunk):
+        return jnp.sum(jnp.sin(s4d.vandermonde_kernel(CB, ld, 50, chunk)))
+
+    np.testing.assert_allclose(jax.grad(loss)(log_dA, 16), jax.grad(loss)(log_dA, None),
+                               rtol=1e-4, atol=1e-4)
 
 
-def test_parameters_keep_real_part_negative_and_dt_in_range():
-    layer = s4d.S4D(d_state=16, dt_min=1e-3, dt_max=1e-1)
+def test_shared_ssms_and_frozen_B():
+    cfg = SSMConfig(d_state=8, n_ssm=2, b_trainable=False)
+    kernel = s4d.S4DKernel(cfg)
+    params = kernel.init(jax.random.key(0), 6, 10)["params"]
+    assert params["log_A_real"].shape == params["A_imag"].shape == (2, 4)
+    assert params["B"].shape == (2, 4, 2) and params["log_dt"].shape == (6,)
+    log_dA, _, _ = kernel.apply({"params": params}, 6, 10)
+    dt = np.exp(np.asarray(params["log_dt"]))[:, None]
+    A = np.asarray(log_dA) / dt
+    np.testing.assert_allclose(A[0], A[2], rtol=1e-5)  # channel h uses copy h mod 2
+    np.testing.assert_allclose(A[1], A[5], rtol=1e-5)
+
+    def loss(p, cfg):
+        _, dB, C = s4d.S4DKernel(cfg).apply({"params": p}, 6, 10)
+        return jnp.sum(jnp.abs(dB * C) ** 2)
+
+    assert not np.any(jax.grad(loss)(params, cfg)["B"])
+    trainable = SSMConfig(d_state=8, n_ssm=2, b_trainable=True)
+    assert np.any(jax.grad(loss)(params, trainable)["B"])
+    with pytest.raises(ValueError, match="must divide"):
+        s4d.S4DKernel(SSMConfig(n_ssm=4)).init(jax.random.key(0), 6, 10)
+
+
+def test_config_rejects_unknown_options():
+    for kw, message in [(dict(disc="euler"), "discretization"), (dict(a_init="x"), "S4D init"),
+                        (dict(real_transform="abs"), "real-part"), (dict(mode="scan"), "mode"),
+                        (dict(dt_min=0.2, dt_max=0.1), "dt_min")]:
+        with pytest.raises(ValueError, match=message):
+            SSMConfig(**kw)
+
+
+def test_parameters_at_init():
+    layer = s4d.S4D(SSMConfig(d_state=16, dt_min=1e-3, dt_max=1e-1))
     u = jnp.ones((1, 8, 64))
     params = layer.init(jax.random.key(0), u, jnp.ones((1, 8), bool), train=False)["params"]
     params = params["kernel"]
     dt = np.exp(np.asarray(params["log_dt"]))
-    assert params["log_dt"].shape == (64,)
     assert dt.min() >= 1e-3 * (1 - 1e-6) and dt.max() <= 1e-1 * (1 + 1e-6)
     # Log-uniform: the median of log dt sits near the middle of [log 1e-3, log 1e-1].
     assert abs(np.median(np.log10(dt)) + 2) < 0.3

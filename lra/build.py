@@ -1,0 +1,59 @@
+"""From a Config and a TaskSpec to a model, and the model's name in the paper's tables."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from lra.configs.common import Config, ConfigError
+from models.s4d import SSMConfig
+from models.sequence import NORMS, POOLS, SequenceClassifier
+from tasks.base import TaskSpec
+
+NAMES = {"legs": "S4D-LegS", "inv": "S4D-Inv", "lin": "S4D-Lin", "real": "S4D-Real",
+         "rand": "S4D-Rand"}
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+def model_name(cfg: Config) -> str:
+    """The row label of the paper's tables: S4D-LegS, S4D-Inv, S4D-Lin, ..."""
+    return NAMES.get(cfg.model.a_init, f"S4D-{cfg.model.a_init}")
+
+
+def ssm_config(cfg: Config, max_length: int) -> SSMConfig:
+    m = cfg.model
+    b_init = m.b_init if m.b_init != "auto" else ("hippo" if m.a_init == "legs" else "ones")
+    try:
+        return SSMConfig(
+            d_state=m.d_state, a_init=m.a_init, b_init=b_init, disc=m.disc,
+            real_transform=m.real_transform, dt_transform=m.dt_transform,
+            b_trainable=m.b_trainable, n_ssm=m.n_ssm, dt_min=m.dt_min, dt_max=m.dt_max,
+            bidirectional=m.bidirectional, kernel_chunk=m.kernel_chunk, mode=m.mode,
+            l_max=cfg.max_length or max_length,
+        )
+    except ValueError as e:
+        raise ConfigError(f"model: {e}") from None
+
+
+def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
+    m = cfg.model
+    for key, value, allowed in [("norm", m.norm, NORMS), ("pool", m.pool, POOLS),
+                                ("dtype", m.dtype, tuple(DTYPES))]:
+        if value not in allowed:
+            raise ConfigError(f"model.{key}={value!r}: choose one of {allowed}")
+    if m.d_state % 2:
+        raise ConfigError(f"model.d_state={m.d_state}: must be even (N/2 conjugate pairs)")
+    if m.n_ssm is not None and m.d_model % m.n_ssm:
+        raise ConfigError(f"model.n_ssm={m.n_ssm} must divide model.d_model={m.d_model}")
+    return SequenceClassifier(
+        num_classes=spec.num_classes,
+        vocab_size=spec.vocab_size,
+        d_model=m.d_model,
+        n_layers=m.n_layers,
+        ssm=ssm_config(cfg, spec.max_length),
+        dropout=m.dropout,
+        norm=m.norm,
+        prenorm=m.prenorm,
+        pool=m.pool,
+        paired=spec.paired,
+        dtype=DTYPES[m.dtype],
+    )

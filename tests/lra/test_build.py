@@ -1,0 +1,40 @@
+"""Config -> model: every model key reaches the layer, bad values are one-line config errors."""
+
+import pytest
+
+from lra.build import create_model, model_name, ssm_config
+from lra.configs import ConfigError, get_config
+from tasks.listops import SPEC
+
+
+def test_model_keys_reach_the_ssm():
+    cfg = get_config("listops", "smoke", [
+        "model.a_init=legs", "model.disc=bilinear", "model.real_transform=relu",
+        "model.dt_transform=softplus", "model.b_trainable=false", "model.n_ssm=2",
+        "model.kernel_chunk=128", "model.mode=recurrent", "model.dtype=bfloat16",
+    ])
+    ssm = ssm_config(cfg, SPEC.max_length)
+    assert (ssm.a_init, ssm.b_init, ssm.disc, ssm.real_transform, ssm.dt_transform) == (
+        "legs", "hippo", "bilinear", "relu", "softplus")
+    assert (ssm.b_trainable, ssm.n_ssm, ssm.kernel_chunk, ssm.mode, ssm.l_max) == (
+        False, 2, 128, "recurrent", 2048)
+    model = create_model(cfg, SPEC)
+    assert model.ssm == ssm and model.dtype.__name__ == "bfloat16"
+    assert model_name(cfg) == "S4D-LegS"
+    assert ssm_config(get_config("listops", "smoke"), 100).b_init == "ones"
+    assert ssm_config(get_config("listops", "smoke", ["max_length=512"]), 100).l_max == 512
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("model.disc=euler", "model: unknown discretization 'euler'"),
+        ("model.norm=group", "model.norm='group': choose one of"),
+        ("model.dtype=float16", "model.dtype='float16'"),
+        ("model.d_state=7", "must be even"),
+        ("model.n_ssm=3", "model.n_ssm=3 must divide model.d_model=16"),
+    ],
+)
+def test_bad_model_values(item, message):
+    with pytest.raises(ConfigError, match=message):
+        create_model(get_config("listops", "smoke", [item]), SPEC)
