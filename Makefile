@@ -10,7 +10,7 @@ SEEDS ?= 2222
 CONFIG ?= full
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock test lint demo listops listops-smoke table clean
+.PHONY: help install lock test lint demo listops listops-smoke table bench clean
 
 help:  ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ listops-smoke:  ## A seconds-long ListOps run on the CPU (DATA must hold listops
 
 table:  ## Regenerate results/lra_table.{md,csv} from the run records in results/runs/.
 	$(LRA) report --runs results/runs --out results
+
+bench:  ## Speed and memory of the S4D layer, a 4-layer model and a training step (JSON lines).
+	$(LRA) bench --out $(RUNS)/bench.jsonl
 
 clean:  ## Remove caches and build leftovers (not runs/ or data/).
 	rm -rf .pytest_cache .ruff_cache build *.egg-info

@@ -28,7 +28,7 @@ def ssm_config(cfg: Config, max_length: int) -> SSMConfig:
             real_transform=m.real_transform, dt_transform=m.dt_transform,
             b_trainable=m.b_trainable, n_ssm=m.n_ssm, dt_min=m.dt_min, dt_max=m.dt_max,
             bidirectional=m.bidirectional, kernel_chunk=m.kernel_chunk, mode=m.mode,
-            l_max=cfg.max_length or max_length,
+            l_max=cfg.max_length or max_length, conv=m.conv, conv_chunk=m.conv_chunk,
         )
     except ValueError as e:
         raise ConfigError(f"model: {e}") from None

@@ -5,6 +5,7 @@
   python -m lra train --task listops --config smoke|demo|full --data-dir DIR --workdir DIR
                       [--seed S] [--set key=value ...]
   python -m lra report --runs DIR --out DIR
+  python -m lra bench [--quick] [--out FILE]
 """
 
 from __future__ import annotations
@@ -53,6 +54,20 @@ def _report(args: argparse.Namespace) -> None:
     print(f"\nwrote {args.out}/lra_table.md and lra_table.csv")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from lra.bench import run
+
+    if args.out:
+        with open(args.out, "w") as f:
+            def both(line):
+                print(line, flush=True)
+                f.write(line + "\n")
+
+            run(quick=args.quick, out=both)
+    else:
+        run(quick=args.quick, out=lambda line: print(line, flush=True))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lra", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -85,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--runs", required=True, help="folder searched for result.json files")
     r.add_argument("--out", required=True, help="folder for lra_table.md/.csv")
     r.set_defaults(func=_report)
+
+    b = sub.add_parser("bench", help="speed and memory, one JSON line per measurement")
+    b.add_argument("--quick", action="store_true", help="tiny shapes, one run (a smoke test)")
+    b.add_argument("--out", help="also write the JSON lines to this file")
+    b.set_defaults(func=_bench)
     return p
 
 

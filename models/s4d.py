@@ -23,6 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from models.chunked import chunked_conv
+
 A_INITS = ("legs", "inv", "lin", "real", "rand")
 B_INITS = ("ones", "hippo")
 DISCRETIZATIONS = ("zoh", "bilinear", "dss")
@@ -210,8 +212,10 @@ def fft_conv(u: jax.Array, k: jax.Array) -> jax.Array:
         # Index 2L - j of the circular kernel meets u[t + j]: put k[1, j-1] there.
         causal = causal + jnp.pad(k[1, :, ::-1], ((0, 0), (L, 0)))
     k_f = jnp.fft.rfft(causal, n=2 * L, axis=-1)  # (H, L+1)
-    u_f = jnp.fft.rfft(u.astype(jnp.float32), n=2 * L, axis=1)  # (B, L+1, H)
-    return jnp.fft.irfft(u_f * k_f.T, n=2 * L, axis=1)[:, :L]
+    # FFTs along the last axis: on XLA:CPU 5x faster than along axis 1 (measured), which pays
+    # for the two transposes.
+    u_f = jnp.fft.rfft(jnp.swapaxes(u.astype(jnp.float32), 1, 2), n=2 * L, axis=-1)  # (B, H, L+1)
+    return jnp.swapaxes(jnp.fft.irfft(u_f * k_f, n=2 * L, axis=-1)[..., :L], 1, 2)
 
 
 def ssm_step(
@@ -281,6 +285,8 @@ class SSMConfig:
     at a time (None: all at once). mode: 'conv' (FFT) or 'recurrent' (step by step).
     l_max: the length DSS normalises over (the task's maximum length), so that a sequence's
     output does not depend on how far its batch is padded (None: the input's length).
+    conv: how mode 'conv' convolves: 'fft' (kernel + FFT) or 'chunked' (matrix products in
+    chunks of conv_chunk steps, models/chunked.py); both compute the same map.
     """
 
     d_state: int = 64
@@ -297,6 +303,8 @@ class SSMConfig:
     kernel_chunk: int | None = None
     mode: str = "conv"
     l_max: int | None = None
+    conv: str = "fft"
+    conv_chunk: int = 64
 
     def __post_init__(self):
         _check("S4D init", self.a_init, A_INITS)
@@ -305,6 +313,7 @@ class SSMConfig:
         _check("real-part transform", self.real_transform, REAL_TRANSFORMS)
         _check("dt transform", self.dt_transform, DT_TRANSFORMS)
         _check("mode", self.mode, ("conv", "recurrent"))
+        _check("conv", self.conv, ("fft", "chunked"))
         if not 0 < self.dt_min <= self.dt_max:
             raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
 
@@ -375,10 +384,12 @@ class S4D(nn.Module):
         # Padding must not leak into real positions through the convolution.
         u = jnp.where(mask[..., None], u, 0.0)
         log_dA, dB, C = S4DKernel(self.ssm, name="kernel")(H, L)
-        if self.ssm.mode == "conv":
-            y = fft_conv(u, vandermonde_kernel(C * dB, log_dA, L, self.ssm.kernel_chunk))
-        else:
+        if self.ssm.mode == "recurrent":
             y = ssm_scan(u, log_dA, dB, C)
+        elif self.ssm.conv == "chunked":
+            y = chunked_conv(u, log_dA, dB, C, self.ssm.conv_chunk)
+        else:
+            y = fft_conv(u, vandermonde_kernel(C * dB, log_dA, L, self.ssm.kernel_chunk))
         D = self.param("D", nn.initializers.normal(1.0), (H,))
         y = y + u.astype(jnp.float32) * D
         y = nn.gelu(y.astype(u.dtype), approximate=False)

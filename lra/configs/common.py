@@ -34,7 +34,9 @@ class ModelConfig:
     dt_max: float = 1e-1  # upper end of the initial Δ range
     bidirectional: bool = True  # a second, anti-causal kernel per channel
     kernel_chunk: int | None = None  # build the SSM kernel in chunks of this length (memory)
-    mode: str = "conv"  # SSM as 'conv' (FFT) or 'recurrent' (step by step, same parameters)
+    mode: str = "conv"  # SSM as 'conv' (a convolution) or 'recurrent' (step by step, same map)
+    conv: str = "fft"  # how 'conv' convolves: 'fft' or 'chunked' (matrix products; same map)
+    conv_chunk: int = 64  # chunk length of conv='chunked'
     dtype: str = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
     norm: str = "batch"  # 'batch' (over real positions) or 'layer'
     prenorm: bool = False  # norm before the layer (plus a final norm) or after the residual

@@ -61,3 +61,15 @@ def test_generate_then_report(tmp_path, capsys):
     assert code == 2 and "min_length" in err
     code, _, err = run(capsys, "report", "--runs", str(tmp_path / "none"), "--out", str(tmp_path))
     assert code == 2 and "does not exist" in err
+
+
+def test_bench_quick_prints_json_lines(tmp_path, capsys):
+    code, out, _ = run(capsys, "bench", "--quick", "--out", str(tmp_path / "b.jsonl"))
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows[0]["bench"] == "env" and rows[0]["device"]["platform"] == "cpu"
+    kinds = {(r["bench"], r.get("conv")) for r in rows[1:]}
+    assert kinds == {("layer", "fft"), ("layer", "chunked"), ("model", "fft"),
+                     ("model", "chunked"), ("step", None)}
+    assert all(r["median_ms"] > 0 and r["peak_bytes"] > 0 for r in rows[1:])
+    assert (tmp_path / "b.jsonl").read_text().splitlines() == out.splitlines()

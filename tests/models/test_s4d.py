@@ -7,6 +7,7 @@ import pytest
 import scipy.linalg
 
 from models import s4d
+from models.chunked import chunked_conv
 from models.s4d import SSMConfig
 
 
@@ -143,7 +144,7 @@ def naive_ssm(u, disc, dt, A, B, C, D, bidirectional, L_norm):
         ("dss", "inv", "relu", "exp", False),
     ],
 )
-def test_convolution_and_recurrence_equal_the_naive_recurrence(
+def test_convolution_chunks_and_recurrence_equal_the_naive_recurrence(
     disc, a_init, real_transform, dt_transform, bidirectional
 ):
     L, H, N = 29, 4, 8
@@ -157,6 +158,7 @@ def test_convolution_and_recurrence_equal_the_naive_recurrence(
     log_dA, dB, C = s4d.S4DKernel(cfg).apply({"params": params["kernel"]}, H, L)
     y_conv = s4d.fft_conv(u, s4d.vandermonde_kernel(C * dB, log_dA, L))
     y_rec = s4d.ssm_scan(u, log_dA, dB, C)
+    y_chunk = chunked_conv(u, log_dA, dB, C, chunk=8)  # 29 = 3 chunks + a partial one
 
     p = jax.tree.map(lambda x: np.asarray(x, np.float64), params["kernel"])
     A_re = np.asarray(s4d.param_to_real(jnp.asarray(p["log_A_real"]), real_transform))
@@ -169,6 +171,7 @@ def test_convolution_and_recurrence_equal_the_naive_recurrence(
                         np.zeros(H), bidirectional, L_norm=32)
         np.testing.assert_allclose(np.asarray(y_conv[b]), ref, rtol=1e-3, atol=2e-4)
         np.testing.assert_allclose(np.asarray(y_rec[b]), ref, rtol=1e-3, atol=2e-4)
+        np.testing.assert_allclose(np.asarray(y_chunk[b]), ref, rtol=1e-3, atol=2e-4)
     # The whole layer gives the same output in either mode.
     recurrent = s4d.S4D(SSMConfig(**{**cfg.__dict__, "mode": "recurrent"}))
     np.testing.assert_allclose(

@@ -1,0 +1,139 @@
+"""`python -m lra bench`: speed and memory, one JSON line per measurement.
+
+layer  one S4D layer's SSM (kernel + convolution + D skip), forward + backward, jitted, at
+       B=16, H=128, N=64, L in {1024, 4096, 16384}, for each convolution path. Causal, like the
+       peers' reference layers (issue 3's comparison table).
+model  a 4-layer H=128 backbone at L=1024, forward + backward.
+step   one training step of a task's `full` config at a batch that fits a small machine.
+Each reports the median of `runs` timed runs after one warm-up, the compile time, and XLA's
+memory analysis of the compiled program (arguments + outputs + temporaries = peak bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterator
+
+import jax
+import jax.numpy as jnp
+
+from lra import records
+from lra.build import create_model
+from lra.configs import get_config
+from models import s4d
+from models.chunked import chunked_conv
+from models.s4d import SSMConfig
+from models.sequence import Backbone
+
+
+def measure(fn: Callable, *args, runs: int = 5) -> dict:
+    """Compile fn(*args), run it once, then time `runs` runs. Returns times and memory."""
+    t0 = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = time.perf_counter() - t0
+    mem = compiled.memory_analysis()
+    jax.block_until_ready(compiled(*args))
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        times.append(time.perf_counter() - t)
+    peak = None
+    if mem is not None:
+        peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes
+                + mem.temp_size_in_bytes - mem.alias_size_in_bytes)
+    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
+            "runs": runs, "compile_s": compile_s, "peak_bytes": peak}
+
+
+def layer_fn(ssm: SSMConfig, H: int, L: int, conv: str):
+    """Loss of one layer's SSM and D skip; grad w.r.t. parameters and input."""
+    kernel = s4d.S4DKernel(ssm)
+
+    def loss(params, u):
+        log_dA, dB, C = kernel.apply({"params": params["kernel"]}, H, L)
+        if conv == "chunked":
+            y = chunked_conv(u, log_dA, dB, C, ssm.conv_chunk)
+        else:
+            y = s4d.fft_conv(u, s4d.vandermonde_kernel(C * dB, log_dA, L, ssm.kernel_chunk))
+        return jnp.sum(jnp.square(y + u * params["D"]))
+
+    def init(key):
+        return {"kernel": kernel.init(key, H, L)["params"], "D": jnp.ones((H,))}
+
+    return jax.value_and_grad(loss, argnums=(0, 1)), init
+
+
+def bench_layer(lengths, runs, B=16, H=128, N=64) -> Iterator[dict]:
+    for L in lengths:
+        for conv in ("fft", "chunked"):
+            ssm = SSMConfig(d_state=N, bidirectional=False)
+            fn, init = layer_fn(ssm, H, L, conv)
+            u = jax.random.normal(jax.random.key(1), (B, L, H))
+            yield {"bench": "layer", "conv": conv, "B": B, "H": H, "N": N, "L": L,
+                   **measure(fn, init(jax.random.key(0)), u, runs=runs)}
+
+
+def bench_model(runs, B=16, H=128, N=64, L=1024, layers=4) -> Iterator[dict]:
+    for conv in ("fft", "chunked"):
+        model = Backbone(vocab_size=None, d_model=H, n_layers=layers,
+                         ssm=SSMConfig(d_state=N, conv=conv))
+        x = jax.random.normal(jax.random.key(1), (B, L, 1))
+        lengths = jnp.full((B,), L)
+        variables = model.init(jax.random.key(0), x, lengths, train=False)
+
+        def loss(params, stats, model=model, x=x, lengths=lengths):
+            out, _ = model.apply({"params": params, "batch_stats": stats}, x, lengths,
+                                 train=True, mutable=["batch_stats"])
+            return jnp.sum(jnp.square(out))
+
+        yield {"bench": "model", "conv": conv, "layers": layers, "B": B, "H": H, "N": N, "L": L,
+               **measure(jax.grad(loss), variables["params"], variables["batch_stats"],
+                         runs=runs)}
+
+
+def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
+    """A training step (forward, backward, AdamW) of the task's full config at `batch`."""
+    import tasks
+    from lra.optim import make_optimizer
+    from lra.train import TrainState, train_step
+
+    cfg = get_config(task, "full")
+    spec = tasks.TASKS[task].SPEC
+    model = create_model(cfg, spec)
+    L = spec.max_length
+    shape = (batch, L) if spec.vocab_size else (batch, L, spec.in_dim)
+    inputs = (jax.random.randint(jax.random.key(2), shape, 3, spec.vocab_size)
+              if spec.vocab_size else jax.random.normal(jax.random.key(2), shape))
+    b = {"inputs": inputs, "lengths": jnp.full((batch,), L, jnp.int32),
+         "targets": jnp.zeros((batch,), jnp.int32), "weights": jnp.ones((batch,))}
+    if spec.paired:
+        b |= {"inputs2": inputs, "lengths2": b["lengths"]}
+    extra = {k: b[k] for k in ("inputs2", "lengths2") if k in b}
+    variables = model.init(jax.random.key(0), b["inputs"], b["lengths"], train=False, **extra)
+    tx, _, _ = make_optimizer(variables["params"], cfg.optim, total_steps=1000)
+    state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
+                              batch_stats=variables["batch_stats"])
+    out = measure(train_step, state, b, jax.random.key(3), runs=runs)
+    yield {"bench": "step", "task": task, "config": "full", "batch": batch, "L": L,
+           "examples_per_s": batch / (out["median_ms"] / 1e3), **out}
+
+
+def run(quick: bool = False, out=print) -> None:
+    """Runs every benchmark; `quick` uses short lengths and one run (for tests)."""
+    prov = records.provenance()
+    header = {"bench": "env", "device": prov["device"], "versions": prov["versions"],
+              "commit": prov["commit"], "dirty": prov["dirty"], "machine": prov["machine"]}
+    out(json.dumps(header))
+    runs = 1 if quick else 5
+    lengths = (256,) if quick else (1024, 4096, 16384)
+    rows = [
+        *bench_layer(lengths, runs, B=2 if quick else 16),
+        *bench_model(runs, B=2 if quick else 16, L=256 if quick else 1024,
+                     layers=1 if quick else 4),
+        *bench_step("listops", batch=2 if quick else 8, runs=1 if quick else 3),
+    ]
+    for row in rows:
+        out(json.dumps(row))
