@@ -56,4 +56,5 @@ def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
         pool=m.pool,
         paired=spec.paired,
         dtype=DTYPES[m.dtype],
+        remat=m.remat,
     )

@@ -46,7 +46,7 @@ class ResidualBlock(nn.Module):
     prenorm: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, mask: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, mask: jax.Array, train: bool) -> jax.Array:
         """x: (B, L, H); mask: (B, L) bool. Returns (B, L, H)."""
         z = Norm(self.norm)(x, mask, train=train) if self.prenorm else x
         z = S4D(self.ssm, self.dropout)(z, mask, train=train)
@@ -78,7 +78,8 @@ class Backbone(nn.Module):
 
     Token inputs (vocab_size set) are embedded; real inputs (B, L, C) go through Linear(C, H).
     Activations and matmuls run in `dtype`; parameters, norm statistics, the SSM kernel and the
-    FFT stay float32. Returns (B, H) float32 features.
+    FFT stay float32. `remat` recomputes each block in the backward pass to save memory.
+    Returns (B, H) float32 features.
     """
 
     vocab_size: int | None = None
@@ -90,6 +91,7 @@ class Backbone(nn.Module):
     prenorm: bool = False
     pool: str = "mean"
     dtype: jnp.dtype = jnp.float32
+    remat: bool = False
 
     @nn.compact
     def __call__(self, inputs: jax.Array, lengths: jax.Array, *, train: bool) -> jax.Array:
@@ -99,10 +101,13 @@ class Backbone(nn.Module):
         else:
             x = nn.Dense(self.d_model, dtype=self.dtype, name="encoder")(inputs)
         mask = length_mask(lengths, x.shape[1])
+        # remat keeps only each block's input for the backward pass and recomputes the rest:
+        # activation memory O(layers·B·L·H) instead of O(layers·B·L·H·k) for k inner tensors.
+        block = nn.remat(ResidualBlock, static_argnums=(3,)) if self.remat else ResidualBlock
         for i in range(self.n_layers):
-            x = ResidualBlock(
+            x = block(
                 self.ssm, self.dropout, self.norm, self.prenorm, name=f"block_{i}"
-            )(x, mask, train=train)
+            )(x, mask, train)
         if self.prenorm:
             x = Norm(self.norm, name="final_norm")(x, mask, train=train)
         return pool(x.astype(jnp.float32), lengths, self.pool)
@@ -128,6 +133,7 @@ class SequenceClassifier(nn.Module):
     pool: str = "mean"
     paired: bool = False
     dtype: jnp.dtype = jnp.float32
+    remat: bool = False
 
     @nn.compact
     def __call__(
@@ -145,7 +151,7 @@ class SequenceClassifier(nn.Module):
         """
         backbone = Backbone(
             self.vocab_size, self.d_model, self.n_layers, self.ssm, self.dropout, self.norm,
-            self.prenorm, self.pool, self.dtype, name="backbone",
+            self.prenorm, self.pool, self.dtype, self.remat, name="backbone",
         )
         if not self.paired:
             features = backbone(inputs, lengths, train=train)

@@ -38,6 +38,7 @@ class ModelConfig:
     conv: str = "fft"  # how 'conv' convolves: 'fft' or 'chunked' (matrix products; same map)
     conv_chunk: int = 64  # chunk length of conv='chunked'
     dtype: str = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
+    remat: bool = False  # recompute each block in the backward pass (less memory, ~1/3 slower)
     norm: str = "batch"  # 'batch' (over real positions) or 'layer'
     prenorm: bool = False  # norm before the layer (plus a final norm) or after the residual
     dropout: float = 0.0  # one mask over the whole sequence, in the layer and on the residual

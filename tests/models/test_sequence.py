@@ -131,3 +131,23 @@ def test_bfloat16_activations_match_float32():
         assert out.dtype == jnp.float32
         rel = float(jnp.linalg.norm(out - ref) / jnp.linalg.norm(ref))
         assert 1e-5 < rel < 0.01, rel
+
+
+def test_remat_gives_the_same_values_and_gradients():
+    kw = dict(num_classes=3, vocab_size=7, d_model=8, n_layers=2, ssm=SSMConfig(d_state=4),
+              prenorm=True)
+    x = jax.random.randint(jax.random.key(0), (2, 16), 1, 7)
+    lengths = jnp.array([16, 9])
+    plain, remat = SequenceClassifier(**kw), SequenceClassifier(**kw, remat=True)
+    variables = plain.init(jax.random.key(1), x, lengths, train=False)
+
+    def loss(model):
+        def f(params):
+            out, _ = model.apply({**variables, "params": params}, x, lengths, train=True,
+                                 mutable=["batch_stats"])
+            return jnp.sum(out**2)
+        return jax.value_and_grad(f)(variables["params"])
+
+    (a, ga), (b, gb) = loss(plain), loss(remat)
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+    jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-7), ga, gb)
