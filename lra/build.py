@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from lra.configs.common import Config, ConfigError
 from models.s4d import SSMConfig
-from models.sequence import NORMS, POOLS, SequenceClassifier
+from models.sequence import NORMS, POOLS, Backbone, SequenceClassifier
 from tasks.base import TaskSpec
 
 NAMES = {"legs": "S4D-LegS", "inv": "S4D-Inv", "lin": "S4D-Lin", "real": "S4D-Real",
@@ -44,8 +44,7 @@ def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
         raise ConfigError(f"model.d_state={m.d_state}: must be even (N/2 conjugate pairs)")
     if m.n_ssm is not None and m.d_model % m.n_ssm:
         raise ConfigError(f"model.n_ssm={m.n_ssm} must divide model.d_model={m.d_model}")
-    return SequenceClassifier(
-        num_classes=spec.num_classes,
+    backbone = Backbone(
         vocab_size=spec.vocab_size,
         d_model=m.d_model,
         n_layers=m.n_layers,
@@ -54,7 +53,7 @@ def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
         norm=m.norm,
         prenorm=m.prenorm,
         pool=m.pool,
-        paired=spec.paired,
         dtype=DTYPES[m.dtype],
         remat=m.remat,
     )
+    return SequenceClassifier(num_classes=spec.num_classes, backbone=backbone, paired=spec.paired)

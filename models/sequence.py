@@ -114,7 +114,8 @@ class Backbone(nn.Module):
 
 
 class SequenceClassifier(nn.Module):
-    """Backbone features -> a classification head.
+    """Backbone features -> a classification head. `backbone` is a Backbone (its parameters
+    live under 'backbone').
 
     With `paired` (Retrieval), both documents go through the same backbone in one batch, are
     pooled to u and v, and the head is MLP([u, v, u-v, u·v]) -> classes: S4's "nli" head,
@@ -123,17 +124,8 @@ class SequenceClassifier(nn.Module):
     """
 
     num_classes: int
-    vocab_size: int | None = None
-    d_model: int = 128
-    n_layers: int = 4
-    ssm: SSMConfig = SSMConfig()
-    dropout: float = 0.0
-    norm: str = "batch"
-    prenorm: bool = False
-    pool: str = "mean"
+    backbone: Backbone
     paired: bool = False
-    dtype: jnp.dtype = jnp.float32
-    remat: bool = False
 
     @nn.compact
     def __call__(
@@ -149,10 +141,7 @@ class SequenceClassifier(nn.Module):
 
         Returns (B, num_classes) float32 logits.
         """
-        backbone = Backbone(
-            self.vocab_size, self.d_model, self.n_layers, self.ssm, self.dropout, self.norm,
-            self.prenorm, self.pool, self.dtype, self.remat, name="backbone",
-        )
+        backbone = self.backbone
         if not self.paired:
             features = backbone(inputs, lengths, train=train)
             return nn.Dense(self.num_classes, name="decoder")(features)
@@ -167,5 +156,5 @@ class SequenceClassifier(nn.Module):
         both = backbone(jnp.concatenate([pad(inputs), pad(inputs2)]),
                         jnp.concatenate([lengths, lengths2]), train=train)
         u, v = jnp.split(both, 2)
-        h = nn.Dense(self.d_model, name="head_hidden")(jnp.concatenate([u, v, u - v, u * v], -1))
+        h = nn.Dense(u.shape[-1], name="head_hidden")(jnp.concatenate([u, v, u - v, u * v], -1))
         return nn.Dense(self.num_classes, name="decoder")(nn.gelu(h, approximate=False))

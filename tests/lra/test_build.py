@@ -21,7 +21,7 @@ def test_model_keys_reach_the_ssm():
         False, 2, 128, "recurrent", 2048)
     assert (ssm.conv, ssm.conv_chunk) == ("chunked", 32)
     model = create_model(cfg, SPEC)
-    assert model.ssm == ssm and model.dtype.__name__ == "bfloat16"
+    assert model.backbone.ssm == ssm and model.backbone.dtype.__name__ == "bfloat16"
     assert model_name(cfg) == "S4D-LegS"
     assert ssm_config(get_config("listops", "smoke"), 100).b_init == "ones"
     assert ssm_config(get_config("listops", "smoke", ["max_length=512"]), 100).l_max == 512

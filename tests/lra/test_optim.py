@@ -9,13 +9,14 @@ from lra.configs import ConfigError
 from lra.configs.common import OptimConfig
 from lra.optim import group_table, make_optimizer, schedule
 from models.s4d import SSMConfig
-from models.sequence import SequenceClassifier
+from models.sequence import Backbone, SequenceClassifier
 
 
 @pytest.fixture(scope="module")
 def params():
-    model = SequenceClassifier(num_classes=3, vocab_size=7, d_model=4, n_layers=2,
-                               ssm=SSMConfig(d_state=4))
+    model = SequenceClassifier(
+        3, Backbone(vocab_size=7, d_model=4, n_layers=2, ssm=SSMConfig(d_state=4))
+    )
     x = jnp.ones((1, 8), jnp.int32)
     return model.init(jax.random.key(0), x, jnp.array([8]), train=False)["params"]
 

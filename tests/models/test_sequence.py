@@ -29,7 +29,7 @@ def test_pool_reads_only_real_positions():
 )
 def test_extra_padding_does_not_change_logits(kw):
     """Logits and BatchNorm statistics of a batch are the same at L=9 and padded to L=24."""
-    model = SequenceClassifier(num_classes=3, **{**SMALL, **kw})
+    model = SequenceClassifier(3, Backbone(**{**SMALL, **kw}))
     key = jax.random.key(0)
     lengths = jnp.array([9, 4, 6])
     short = jax.random.randint(key, (3, 9), 3, 11)
@@ -50,7 +50,7 @@ def test_extra_padding_does_not_change_logits(kw):
 
 
 def test_real_valued_inputs_and_shapes():
-    model = SequenceClassifier(num_classes=4, vocab_size=None, **SMALL)
+    model = SequenceClassifier(4, Backbone(vocab_size=None, **SMALL))
     x = jnp.ones((2, 16, 1))
     lengths = jnp.array([16, 16])
     variables = model.init(jax.random.key(0), x, lengths, train=False)
@@ -63,7 +63,7 @@ def test_real_valued_inputs_and_shapes():
 
 
 def test_dropout_mask_is_shared_over_the_sequence():
-    model = SequenceClassifier(num_classes=2, vocab_size=5, dropout=0.5, **SMALL)
+    model = SequenceClassifier(2, Backbone(vocab_size=5, dropout=0.5, **SMALL))
     x = jnp.ones((1, 12), jnp.int32)
     lengths = jnp.array([12])
     variables = model.init(jax.random.key(0), x, lengths, train=False)
@@ -82,7 +82,7 @@ def test_dropout_mask_is_shared_over_the_sequence():
 @pytest.mark.parametrize("disc", ["bilinear", "dss"])
 def test_padding_invariance_holds_for_every_discretisation(disc):
     ssm = SSMConfig(d_state=4, disc=disc, bidirectional=False, l_max=64)
-    model = SequenceClassifier(num_classes=2, vocab_size=5, d_model=8, n_layers=1, ssm=ssm)
+    model = SequenceClassifier(2, Backbone(vocab_size=5, d_model=8, n_layers=1, ssm=ssm))
     x = jax.random.randint(jax.random.key(0), (2, 10), 1, 5)
     lengths = jnp.array([10, 7])
     variables = model.init(jax.random.key(1), x, lengths, train=False)
@@ -93,7 +93,7 @@ def test_padding_invariance_holds_for_every_discretisation(disc):
 
 
 def test_paired_head_encodes_both_documents_with_one_backbone():
-    model = SequenceClassifier(num_classes=2, vocab_size=9, paired=True, **SMALL)
+    model = SequenceClassifier(2, Backbone(vocab_size=9, **SMALL), paired=True)
     key1, key2 = jax.random.split(jax.random.key(0))
     a, la = jax.random.randint(key1, (3, 12), 1, 9), jnp.array([12, 5, 9])
     b, lb = jax.random.randint(key2, (3, 20), 1, 9), jnp.array([20, 3, 16])
@@ -121,7 +121,7 @@ def test_bfloat16_activations_match_float32():
     kw = dict(vocab_size=11, d_model=16, n_layers=2, ssm=SSMConfig(d_state=8))
     x = jax.random.randint(jax.random.key(0), (4, 64), 1, 11)
     lengths = jnp.array([64, 50, 33, 8])
-    for make in (Backbone, lambda **k: SequenceClassifier(num_classes=4, **k)):
+    for make in (Backbone, lambda **k: SequenceClassifier(4, Backbone(**k))):
         f32, bf16 = make(**kw), make(**kw, dtype=jnp.bfloat16)
         variables = f32.init(jax.random.key(1), x, lengths, train=False)
         assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(
@@ -134,11 +134,11 @@ def test_bfloat16_activations_match_float32():
 
 
 def test_remat_gives_the_same_values_and_gradients():
-    kw = dict(num_classes=3, vocab_size=7, d_model=8, n_layers=2, ssm=SSMConfig(d_state=4),
-              prenorm=True)
+    kw = dict(vocab_size=7, d_model=8, n_layers=2, ssm=SSMConfig(d_state=4), prenorm=True)
     x = jax.random.randint(jax.random.key(0), (2, 16), 1, 7)
     lengths = jnp.array([16, 9])
-    plain, remat = SequenceClassifier(**kw), SequenceClassifier(**kw, remat=True)
+    plain = SequenceClassifier(3, Backbone(**kw))
+    remat = SequenceClassifier(3, Backbone(**kw, remat=True))
     variables = plain.init(jax.random.key(1), x, lengths, train=False)
 
     def loss(model):
