@@ -5,6 +5,7 @@ layer  one S4D layer's SSM (kernel + convolution + D skip), forward + backward, 
        peers' reference layers (issue 3's comparison table).
 model  a 4-layer H=128 backbone at L=1024, forward + backward.
 step   one training step of a task's `full` config at a batch that fits a small machine.
+pathx_step (with --pathx) one Path-X-sized training step: time, planned and resident memory.
 Each reports the median of `runs` timed runs after one warm-up, the compile time, and XLA's
 memory analysis of the compiled program (arguments + outputs + temporaries = peak bytes).
 """
@@ -121,7 +122,31 @@ def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
            "examples_per_s": batch / (out["median_ms"] / 1e3), **out}
 
 
-def run(quick: bool = False, out=print) -> None:
+def bench_pathx_step(runs: int = 1) -> Iterator[dict]:
+    """Memory of one Path-X-sized training step: B=16, L=16384, H=256, N=64, 6 layers,
+    bidirectional, pre-norm BatchNorm, kernel built in chunks of 1024. Reports XLA's planned
+    peak and the process's peak resident memory (minutes on a CPU; needs ~22 GiB)."""
+    import resource
+
+    B, L, H = 16, 16384, 256
+    ssm = SSMConfig(d_state=64, dt_min=1e-4, kernel_chunk=1024)
+    model = Backbone(vocab_size=None, d_model=H, n_layers=6, ssm=ssm, prenorm=True)
+    x = jax.random.normal(jax.random.key(1), (B, L, 1))
+    lengths = jnp.full((B,), L)
+    variables = model.init(jax.random.key(0), x[:2], lengths[:2], train=False)
+
+    def loss(params, stats):
+        out, _ = model.apply({"params": params, "batch_stats": stats}, x, lengths, train=True,
+                             mutable=["batch_stats"])
+        return jnp.sum(out)
+
+    row = measure(jax.grad(loss), variables["params"], variables["batch_stats"], runs=runs)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    yield {"bench": "pathx_step", "B": B, "L": L, "H": H, "layers": 6, "kernel_chunk": 1024,
+           **row, "max_rss_bytes": rss}
+
+
+def run(quick: bool = False, pathx: bool = False, out=print) -> None:
     """Runs every benchmark; `quick` uses short lengths and one run (for tests)."""
     prov = records.provenance()
     header = {"bench": "env", "device": prov["device"], "versions": prov["versions"],
@@ -134,6 +159,7 @@ def run(quick: bool = False, out=print) -> None:
         *bench_model(runs, B=2 if quick else 16, L=256 if quick else 1024,
                      layers=1 if quick else 4),
         *bench_step("listops", batch=2 if quick else 8, runs=1 if quick else 3),
+        *(bench_pathx_step() if pathx else ()),
     ]
     for row in rows:
         out(json.dumps(row))

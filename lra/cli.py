@@ -5,7 +5,7 @@
   python -m lra train --task listops --config smoke|demo|full --data-dir DIR --workdir DIR
                       [--seed S] [--set key=value ...]
   python -m lra report --runs DIR --out DIR
-  python -m lra bench [--quick] [--out FILE]
+  python -m lra bench [--quick] [--pathx] [--out FILE]
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ def _bench(args: argparse.Namespace) -> None:
                 print(line, flush=True)
                 f.write(line + "\n")
 
-            run(quick=args.quick, out=both)
+            run(quick=args.quick, pathx=args.pathx, out=both)
     else:
-        run(quick=args.quick, out=lambda line: print(line, flush=True))
+        run(quick=args.quick, pathx=args.pathx, out=lambda line: print(line, flush=True))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -104,6 +104,8 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="speed and memory, one JSON line per measurement")
     b.add_argument("--quick", action="store_true", help="tiny shapes, one run (a smoke test)")
     b.add_argument("--out", help="also write the JSON lines to this file")
+    b.add_argument("--pathx", action="store_true",
+                   help="add one Path-X-sized training step (minutes on a CPU, ~22 GiB)")
     b.set_defaults(func=_bench)
     return p
 
