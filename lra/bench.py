@@ -67,6 +67,17 @@ def layer_fn(ssm: SSMConfig, H: int, L: int, conv: str):
     return jax.value_and_grad(loss, argnums=(0, 1)), init
 
 
+def backbone_grad(model: Backbone, x: jax.Array, lengths: jax.Array, variables: dict):
+    """(gradient function, its arguments) of a training-mode backbone forward + backward."""
+
+    def loss(params, stats):
+        out, _ = model.apply({"params": params, "batch_stats": stats}, x, lengths, train=True,
+                             mutable=["batch_stats"])
+        return jnp.sum(jnp.square(out))
+
+    return jax.grad(loss), (variables["params"], variables["batch_stats"])
+
+
 def bench_layer(lengths, runs, B=16, H=128, N=64) -> Iterator[dict]:
     for L in lengths:
         for conv in ("fft", "chunked"):
@@ -84,22 +95,16 @@ def bench_model(runs, B=16, H=128, N=64, L=1024, layers=4) -> Iterator[dict]:
         x = jax.random.normal(jax.random.key(1), (B, L, 1))
         lengths = jnp.full((B,), L)
         variables = model.init(jax.random.key(0), x, lengths, train=False)
-
-        def loss(params, stats, model=model, x=x, lengths=lengths):
-            out, _ = model.apply({"params": params, "batch_stats": stats}, x, lengths,
-                                 train=True, mutable=["batch_stats"])
-            return jnp.sum(jnp.square(out))
-
+        fn, args = backbone_grad(model, x, lengths, variables)
         yield {"bench": "model", "conv": conv, "layers": layers, "B": B, "H": H, "N": N, "L": L,
-               **measure(jax.grad(loss), variables["params"], variables["batch_stats"],
-                         runs=runs)}
+               **measure(fn, *args, runs=runs)}
 
 
 def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
     """A training step (forward, backward, AdamW) of the task's full config at `batch`."""
     import tasks
     from lra.optim import make_optimizer
-    from lra.train import TrainState, train_step
+    from lra.train import TrainState, model_inputs, train_step
 
     cfg = get_config(task, "full")
     spec = tasks.TASKS[task].SPEC
@@ -112,8 +117,8 @@ def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
          "targets": jnp.zeros((batch,), jnp.int32), "weights": jnp.ones((batch,))}
     if spec.paired:
         b |= {"inputs2": inputs, "lengths2": b["lengths"]}
-    extra = {k: b[k] for k in ("inputs2", "lengths2") if k in b}
-    variables = model.init(jax.random.key(0), b["inputs"], b["lengths"], train=False, **extra)
+    args, extra = model_inputs(b)
+    variables = model.init(jax.random.key(0), *args, train=False, **extra)
     tx, _, _ = make_optimizer(variables["params"], cfg.optim, total_steps=1000)
     state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
                               batch_stats=variables["batch_stats"])
@@ -134,13 +139,8 @@ def bench_pathx_step(runs: int = 1) -> Iterator[dict]:
     x = jax.random.normal(jax.random.key(1), (B, L, 1))
     lengths = jnp.full((B,), L)
     variables = model.init(jax.random.key(0), x[:2], lengths[:2], train=False)
-
-    def loss(params, stats):
-        out, _ = model.apply({"params": params, "batch_stats": stats}, x, lengths, train=True,
-                             mutable=["batch_stats"])
-        return jnp.sum(out)
-
-    row = measure(jax.grad(loss), variables["params"], variables["batch_stats"], runs=runs)
+    fn, args = backbone_grad(model, x, lengths, variables)
+    row = measure(fn, *args, runs=runs)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
     yield {"bench": "pathx_step", "B": B, "L": L, "H": H, "layers": 6, "kernel_chunk": 1024,
            **row, "max_rss_bytes": rss}

@@ -14,12 +14,17 @@ NAMES = {"legs": "S4D-LegS", "inv": "S4D-Inv", "lin": "S4D-Lin", "real": "S4D-Re
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
+def max_length(cfg: Config, spec: TaskSpec) -> int:
+    """Sequence length limit of a run: the config's override, else the task's own."""
+    return cfg.max_length or spec.max_length
+
+
 def model_name(cfg: Config) -> str:
     """The row label of the paper's tables: S4D-LegS, S4D-Inv, S4D-Lin, ..."""
     return NAMES.get(cfg.model.a_init, f"S4D-{cfg.model.a_init}")
 
 
-def ssm_config(cfg: Config, max_length: int) -> SSMConfig:
+def ssm_config(cfg: Config, spec: TaskSpec) -> SSMConfig:
     m = cfg.model
     b_init = m.b_init if m.b_init != "auto" else ("hippo" if m.a_init == "legs" else "ones")
     try:
@@ -28,7 +33,7 @@ def ssm_config(cfg: Config, max_length: int) -> SSMConfig:
             real_transform=m.real_transform, dt_transform=m.dt_transform,
             b_trainable=m.b_trainable, n_ssm=m.n_ssm, dt_min=m.dt_min, dt_max=m.dt_max,
             bidirectional=m.bidirectional, kernel_chunk=m.kernel_chunk, mode=m.mode,
-            l_max=cfg.max_length or max_length, conv=m.conv, conv_chunk=m.conv_chunk,
+            l_max=max_length(cfg, spec), conv=m.conv, conv_chunk=m.conv_chunk,
         )
     except ValueError as e:
         raise ConfigError(f"model: {e}") from None
@@ -40,15 +45,13 @@ def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
                                 ("dtype", m.dtype, tuple(DTYPES))]:
         if value not in allowed:
             raise ConfigError(f"model.{key}={value!r}: choose one of {allowed}")
-    if m.d_state % 2:
-        raise ConfigError(f"model.d_state={m.d_state}: must be even (N/2 conjugate pairs)")
     if m.n_ssm is not None and m.d_model % m.n_ssm:
         raise ConfigError(f"model.n_ssm={m.n_ssm} must divide model.d_model={m.d_model}")
     backbone = Backbone(
         vocab_size=spec.vocab_size,
         d_model=m.d_model,
         n_layers=m.n_layers,
-        ssm=ssm_config(cfg, spec.max_length),
+        ssm=ssm_config(cfg, spec),
         dropout=m.dropout,
         norm=m.norm,
         prenorm=m.prenorm,

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 import tasks
 from lra import records
-from lra.build import create_model, model_name
+from lra.build import create_model, max_length, model_name
 from lra.configs.common import Config, ConfigError, to_dict
 from lra.optim import group_table, make_optimizer
 from tasks.base import TaskData, TokenSplit, batches, num_batches
@@ -39,6 +39,15 @@ def model_inputs(batch: dict) -> tuple[tuple, dict]:
     """Positional and keyword arguments of the model for a batch (pair tasks add inputs2)."""
     extra = {k: batch[k] for k in ("inputs2", "lengths2") if k in batch}
     return (batch["inputs"], batch["lengths"]), extra
+
+
+def zero_sums() -> dict[str, float]:
+    """Running sums of the metrics that train_step and eval_step return."""
+    return {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+
+
+def add_sums(totals: dict, out: dict) -> dict:
+    return {k: totals[k] + out[k] for k in totals}
 
 
 def cross_entropy(logits: jax.Array, batch: dict) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -76,13 +85,12 @@ def eval_step(state: TrainState, batch: dict) -> dict:
     return {"loss_sum": jnp.sum(loss * w), "correct": jnp.sum(correct * w), "count": jnp.sum(w)}
 
 
-def evaluate(eval_fn, state: TrainState, split: TokenSplit, cfg: Config, max_length: int) -> dict:
-    totals = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+def evaluate(eval_fn, state: TrainState, split: TokenSplit, cfg: Config, length: int) -> dict:
+    totals = zero_sums()
     for batch in batches(
-        split, cfg.train.eval_batch_size, max_length=max_length, min_bucket=cfg.train.min_bucket
+        split, cfg.train.eval_batch_size, max_length=length, min_bucket=cfg.train.min_bucket
     ):
-        out = eval_fn(state, batch)
-        totals = {k: totals[k] + out[k] for k in totals}
+        totals = add_sums(totals, eval_fn(state, batch))
     totals = jax.device_get(totals)
     count = float(totals["count"])
     return {
@@ -102,8 +110,7 @@ def load_task(cfg: Config, data_dir: str) -> TaskData:
     if cfg.task not in tasks.TASKS:
         raise ConfigError(f"unknown task {cfg.task!r}; known: {', '.join(tasks.TASKS)}")
     adapter = tasks.TASKS[cfg.task]
-    max_length = cfg.max_length or adapter.SPEC.max_length
-    return adapter.load(data_dir, max_length=max_length)
+    return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC))
 
 
 def train_and_evaluate(
@@ -120,7 +127,7 @@ def train_and_evaluate(
     workdir.mkdir(parents=True, exist_ok=True)
     data = load_task(cfg, str(data_dir))
     spec = data.spec
-    max_length = cfg.max_length or spec.max_length
+    length = max_length(cfg, spec)
     train_split = data.splits["train"]
     bs = cfg.train.batch_size
     steps_per_epoch = num_batches(len(train_split), bs, drop_last=True)
@@ -135,7 +142,7 @@ def train_and_evaluate(
 
     model = create_model(cfg, spec)
     init_key, dropout_key = jax.random.split(jax.random.key(cfg.seed))
-    example = next(batches(train_split, bs, max_length=max_length, min_bucket=cfg.train.min_bucket))
+    example = next(batches(train_split, bs, max_length=length, min_bucket=cfg.train.min_bucket))
     args, extra = model_inputs(example)
     variables = model.init(init_key, *args, train=False, **extra)
     tx, labels, schedules = make_optimizer(variables["params"], cfg.optim, total_steps)
@@ -160,9 +167,9 @@ def train_and_evaluate(
     try:
         for epoch in range(1, cfg.train.epochs + 1):
             t_epoch = time.time()
-            window = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+            window = zero_sums()
             bar = tqdm(
-                batches(train_split, bs, max_length=max_length, min_bucket=cfg.train.min_bucket,
+                batches(train_split, bs, max_length=length, min_bucket=cfg.train.min_bucket,
                         shuffle_seed=[cfg.seed, epoch], drop_last=True),
                 total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.train.epochs}",
                 leave=False, file=sys.stderr, disable=None,
@@ -170,7 +177,7 @@ def train_and_evaluate(
             for batch in bar:
                 step = int(state.step)
                 state, out = train_fn(state, batch, jax.random.fold_in(dropout_key, step))
-                window = {k: window[k] + out[k] for k in window}
+                window = add_sums(window, out)
                 if (step + 1) % cfg.train.log_every == 0 or step + 1 == epoch * steps_per_epoch:
                     w = jax.device_get(window)
                     loss, acc = float(w["loss_sum"] / w["count"]), float(w["correct"] / w["count"])
@@ -184,12 +191,12 @@ def train_and_evaluate(
                         lr=float(schedules["default"](step)), time=time.time() - t_start,
                     )
                     bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}")
-                    window = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+                    window = zero_sums()
             bar.close()
             train_seconds += time.time() - t_epoch
             row = {"epoch": epoch, "step": int(state.step)}
             for split in ("val", "test"):
-                ev = evaluate(eval_fn, state, data.splits[split], cfg, max_length)
+                ev = evaluate(eval_fn, state, data.splits[split], cfg, length)
                 metrics.write(split=split, **row, **ev, time=time.time() - t_start)
                 row[f"{split}_accuracy"] = ev["accuracy"]
             history.append(row)

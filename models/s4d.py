@@ -314,6 +314,8 @@ class SSMConfig:
         _check("dt transform", self.dt_transform, DT_TRANSFORMS)
         _check("mode", self.mode, ("conv", "recurrent"))
         _check("conv", self.conv, ("fft", "chunked"))
+        if self.d_state % 2:
+            raise ValueError(f"state size N must be even (N/2 conjugate pairs), got {self.d_state}")
         if not 0 < self.dt_min <= self.dt_max:
             raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
 

@@ -14,7 +14,7 @@ def test_model_keys_reach_the_ssm():
         "model.kernel_chunk=128", "model.mode=recurrent", "model.dtype=bfloat16",
         "model.conv=chunked", "model.conv_chunk=32",
     ])
-    ssm = ssm_config(cfg, SPEC.max_length)
+    ssm = ssm_config(cfg, SPEC)
     assert (ssm.a_init, ssm.b_init, ssm.disc, ssm.real_transform, ssm.dt_transform) == (
         "legs", "hippo", "bilinear", "relu", "softplus")
     assert (ssm.b_trainable, ssm.n_ssm, ssm.kernel_chunk, ssm.mode, ssm.l_max) == (
@@ -23,8 +23,8 @@ def test_model_keys_reach_the_ssm():
     model = create_model(cfg, SPEC)
     assert model.backbone.ssm == ssm and model.backbone.dtype.__name__ == "bfloat16"
     assert model_name(cfg) == "S4D-LegS"
-    assert ssm_config(get_config("listops", "smoke"), 100).b_init == "ones"
-    assert ssm_config(get_config("listops", "smoke", ["max_length=512"]), 100).l_max == 512
+    assert ssm_config(get_config("listops", "smoke"), SPEC).b_init == "ones"
+    assert ssm_config(get_config("listops", "smoke", ["max_length=512"]), SPEC).l_max == 512
 
 
 @pytest.mark.parametrize(

@@ -236,7 +236,7 @@ def test_shared_ssms_and_frozen_B():
 def test_config_rejects_unknown_options():
     for kw, message in [(dict(disc="euler"), "discretization"), (dict(a_init="x"), "S4D init"),
                         (dict(real_transform="abs"), "real-part"), (dict(mode="scan"), "mode"),
-                        (dict(dt_min=0.2, dt_max=0.1), "dt_min")]:
+                        (dict(dt_min=0.2, dt_max=0.1), "dt_min"), (dict(d_state=7), "even")]:
         with pytest.raises(ValueError, match=message):
             SSMConfig(**kw)
 
