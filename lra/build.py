@@ -32,7 +32,7 @@ def ssm_config(cfg: Config, spec: TaskSpec) -> SSMConfig:
             d_state=m.d_state, a_init=m.a_init, b_init=b_init, disc=m.disc,
             real_transform=m.real_transform, dt_transform=m.dt_transform,
             b_trainable=m.b_trainable, n_ssm=m.n_ssm, dt_min=m.dt_min, dt_max=m.dt_max,
-            bidirectional=m.bidirectional, kernel_chunk=m.kernel_chunk, mode=m.mode,
+            bidirectional=m.bidirectional, mode=m.mode,
             l_max=max_length(cfg, spec), conv=m.conv, conv_chunk=m.conv_chunk,
         )
     except ValueError as e:

@@ -33,7 +33,6 @@ class ModelConfig:
     dt_min: float = 1e-3  # the step Δ is drawn log-uniform in [dt_min, dt_max], per channel
     dt_max: float = 1e-1  # upper end of the initial Δ range
     bidirectional: bool = True  # a second, anti-causal kernel per channel
-    kernel_chunk: int | None = None  # build the SSM kernel in chunks of this length (memory)
     mode: str = "conv"  # SSM as 'conv' (a convolution) or 'recurrent' (step by step, same map)
     conv: str = "fft"  # how 'conv' convolves: 'fft' or 'chunked' (matrix products; same map)
     conv_chunk: int = 64  # chunk length of conv='chunked'

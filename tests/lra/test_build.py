@@ -11,14 +11,13 @@ def test_model_keys_reach_the_ssm():
     cfg = get_config("listops", "smoke", [
         "model.a_init=legs", "model.disc=bilinear", "model.real_transform=relu",
         "model.dt_transform=softplus", "model.b_trainable=false", "model.n_ssm=2",
-        "model.kernel_chunk=128", "model.mode=recurrent", "model.dtype=bfloat16",
+        "model.mode=recurrent", "model.dtype=bfloat16",
         "model.conv=chunked", "model.conv_chunk=32",
     ])
     ssm = ssm_config(cfg, SPEC)
     assert (ssm.a_init, ssm.b_init, ssm.disc, ssm.real_transform, ssm.dt_transform) == (
         "legs", "hippo", "bilinear", "relu", "softplus")
-    assert (ssm.b_trainable, ssm.n_ssm, ssm.kernel_chunk, ssm.mode, ssm.l_max) == (
-        False, 2, 128, "recurrent", 2048)
+    assert (ssm.b_trainable, ssm.n_ssm, ssm.mode, ssm.l_max) == (False, 2, "recurrent", 2048)
     assert (ssm.conv, ssm.conv_chunk) == ("chunked", 32)
     model = create_model(cfg, SPEC)
     assert model.backbone.ssm == ssm and model.backbone.dtype.__name__ == "bfloat16"

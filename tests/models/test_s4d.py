@@ -1,5 +1,7 @@
 """The S4D family against independent NumPy/SciPy computations."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,7 +9,6 @@ import pytest
 import scipy.linalg
 
 from models import s4d
-from models.chunked import chunked_conv
 from models.s4d import SSMConfig
 
 
@@ -156,9 +157,14 @@ def test_convolution_chunks_and_recurrence_equal_the_naive_recurrence(
     layer = s4d.S4D(cfg)
     params = layer.init(jax.random.key(0), u, mask, train=False)["params"]
     log_dA, dB, C = s4d.S4DKernel(cfg).apply({"params": params["kernel"]}, H, L)
-    y_conv = s4d.fft_conv(u, s4d.vandermonde_kernel(C * dB, log_dA, L))
-    y_rec = s4d.ssm_scan(u, log_dA, dB, C)
-    y_chunk = chunked_conv(u, log_dA, dB, C, chunk=8)  # 29 = 3 chunks + a partial one
+    D = params["D"]
+    paths = {  # every path through apply_ssm, with the D skip
+        name: s4d.apply_ssm(dataclasses.replace(cfg, **kw), u, log_dA, dB, C, D)
+        for name, kw in [("fft", {}), ("recurrent", {"mode": "recurrent"}),
+                         ("chunked", {"conv": "chunked", "conv_chunk": 8})]  # 29 = 3×8 + 5
+    }
+    # The reference form of the kernel too.
+    paths["direct"] = s4d.fft_conv(u, s4d.vandermonde_kernel(C * dB, log_dA, L)) + u * D
 
     p = jax.tree.map(lambda x: np.asarray(x, np.float64), params["kernel"])
     A_re = np.asarray(s4d.param_to_real(jnp.asarray(p["log_A_real"]), real_transform))
@@ -168,10 +174,9 @@ def test_convolution_chunks_and_recurrence_equal_the_naive_recurrence(
     Cc = p["C"][..., 0] + 1j * p["C"][..., 1]
     for b in range(2):
         ref = naive_ssm(np.asarray(u[b], np.float64), disc, dt, A, B, Cc,
-                        np.zeros(H), bidirectional, L_norm=32)
-        np.testing.assert_allclose(np.asarray(y_conv[b]), ref, rtol=1e-3, atol=2e-4)
-        np.testing.assert_allclose(np.asarray(y_rec[b]), ref, rtol=1e-3, atol=2e-4)
-        np.testing.assert_allclose(np.asarray(y_chunk[b]), ref, rtol=1e-3, atol=2e-4)
+                        np.asarray(D, np.float64), bidirectional, L_norm=32)
+        for name, y in paths.items():
+            np.testing.assert_allclose(np.asarray(y[b]), ref, rtol=1e-3, atol=2e-4, err_msg=name)
     # The whole layer gives the same output in either mode.
     recurrent = s4d.S4D(SSMConfig(**{**cfg.__dict__, "mode": "recurrent"}))
     np.testing.assert_allclose(
@@ -194,20 +199,51 @@ def test_streaming_steps_equal_the_scan():
                                atol=1e-6)
 
 
-def test_chunked_kernel_equals_the_whole_kernel_with_gradients():
+@pytest.mark.parametrize("L, block", [(50, None), (50, 16), (64, 8), (7, 1)])
+def test_factored_kernel_equals_the_direct_kernel_with_gradients(L, block):
     rng = np.random.default_rng(0)
     CB = jnp.asarray(rng.normal(size=(2, 3, 4)) + 1j * rng.normal(size=(2, 3, 4)), jnp.complex64)
-    log_dA = jnp.asarray(-rng.uniform(0.01, 0.1, (3, 4)) + 1j * rng.normal(size=(3, 4)),
+    log_dA = jnp.asarray(-rng.uniform(0.01, 0.1, (3, 4)) + 1j * rng.normal(size=(3, 4)) * 3,
                          jnp.complex64)
-    whole = s4d.vandermonde_kernel(CB, log_dA, 50)
-    chunked = s4d.vandermonde_kernel(CB, log_dA, 50, chunk=16)
-    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)
+    # NumPy, complex128: the independent reference.
+    steps = np.arange(L)
+    ref = 2 * np.einsum("khp,hpl->khl", np.asarray(CB, np.complex128),
+                        np.exp(np.asarray(log_dA, np.complex128)[..., None] * steps)).real
+    np.testing.assert_allclose(s4d.vandermonde_kernel(CB, log_dA, L), ref, atol=2e-5)
+    np.testing.assert_allclose(s4d.factored_kernel(CB, log_dA, L, block), ref, atol=2e-5)
 
-    def loss(ld, chunk):
-        return jnp.sum(jnp.sin(s4d.vandermonde_kernel(CB, ld, 50, chunk)))
+    def loss(cb, ld, kernel):
+        return jnp.sum(jnp.sin(kernel(cb, ld, L)))
 
-    np.testing.assert_allclose(jax.grad(loss)(log_dA, 16), jax.grad(loss)(log_dA, None),
-                               rtol=1e-4, atol=1e-4)
+    factored = jax.grad(loss, (0, 1))(CB, log_dA, lambda *a: s4d.factored_kernel(*a, block))
+    direct = jax.grad(loss, (0, 1))(CB, log_dA, s4d.vandermonde_kernel)
+    for f, d in zip(factored, direct, strict=True):
+        np.testing.assert_allclose(f, d, rtol=1e-4, atol=1e-4)
+
+
+def test_kernel_block_is_near_the_square_root():
+    assert [s4d.kernel_block(L) for L in (1, 100, 1024, 4000, 16384)] == [1, 8, 32, 64, 128]
+
+
+def test_fft_conv_gradients_equal_a_direct_convolution():
+    """The hand-written VJP of the FFT convolution against autodiff of a direct O(L²) sum."""
+    rng = np.random.default_rng(1)
+    B, L, H = 2, 9, 3
+    u = jnp.asarray(rng.normal(size=(B, L, H)), jnp.float32)
+    k = jnp.asarray(rng.normal(size=(2, H, L)), jnp.float32)
+    g = jnp.asarray(rng.normal(size=(B, L, H)), jnp.float32)
+    t, s = np.arange(L)[:, None], np.arange(L)[None, :]
+
+    def direct(u, k):
+        causal = jnp.where(t >= s, k[0][:, np.clip(t - s, 0, None)], 0.0)  # (H, t, s)
+        anti = jnp.where(s > t, k[1][:, np.clip(s - t - 1, 0, None)], 0.0)
+        return jnp.einsum("hts,bsh->bth", causal + anti, u)
+
+    y, vjp = jax.vjp(s4d.fft_conv, u, k)
+    y_ref, vjp_ref = jax.vjp(direct, u, k)
+    np.testing.assert_allclose(y, y_ref, atol=1e-4)
+    for got, want in zip(vjp(g), vjp_ref(g), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-4)
 
 
 def test_shared_ssms_and_frozen_B():
