@@ -24,7 +24,7 @@ from lra import records
 from lra.build import create_model, max_length, model_name
 from lra.configs.common import Config, ConfigError, to_dict
 from lra.optim import group_table, make_optimizer
-from tasks.base import TaskData, TokenSplit, batches, num_batches
+from tasks.base import Split, TaskData, batches, num_batches
 
 
 class TrainingError(Exception):
@@ -85,7 +85,7 @@ def eval_step(state: TrainState, batch: dict) -> dict:
     return {"loss_sum": jnp.sum(loss * w), "correct": jnp.sum(correct * w), "count": jnp.sum(w)}
 
 
-def evaluate(eval_fn, state: TrainState, split: TokenSplit, cfg: Config, length: int) -> dict:
+def evaluate(eval_fn, state: TrainState, split: Split, cfg: Config, length: int) -> dict:
     totals = zero_sums()
     for batch in batches(
         split, cfg.train.eval_batch_size, max_length=length, min_bucket=cfg.train.min_bucket
@@ -110,7 +110,15 @@ def load_task(cfg: Config, data_dir: str) -> TaskData:
     if cfg.task not in tasks.TASKS:
         raise ConfigError(f"unknown task {cfg.task!r}; known: {', '.join(tasks.TASKS)}")
     adapter = tasks.TASKS[cfg.task]
-    return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC))
+    options = {}
+    if cfg.val_fraction:
+        if cfg.task != "text":
+            raise ConfigError(f"val_fraction applies to the text task only (IMDB has no val "
+                              f"split); {cfg.task} has its own")
+        if not 0 < cfg.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {cfg.val_fraction}")
+        options["val_fraction"] = cfg.val_fraction
+    return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC), **options)
 
 
 def train_and_evaluate(

@@ -1,11 +1,17 @@
 """Task adapters: raw data -> checked, cached arrays + a TaskSpec. One file per task.
 
-Adding a task: write tasks/<name>.py with a SPEC and a `load(data_dir, **options) -> TaskData`,
-then add one line to TASKS below.
+Each entry has a SPEC (TaskSpec) and `load(data_dir, *, max_length) -> TaskData`. Adding a task:
+write tasks/<name>.py with those two, then add one line below (docs/adding-a-task.md).
 """
 
-from tasks import listops
+from tasks import image, listops, pathfinder, retrieval, scifar, text
 
 TASKS = {
     "listops": listops,
+    "text": text,
+    "retrieval": retrieval,
+    "image": image.IMAGE,
+    "pathfinder": pathfinder.PATHFINDER,
+    "pathx": pathfinder.PATHX,
+    "scifar": scifar.TASK,
 }

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -74,12 +75,118 @@ class TokenSplit:
 
 
 @dataclasses.dataclass
+class PairSplit:
+    """Pairs of token sequences (Retrieval): both documents padded to one common length bucket.
+
+    Batches add inputs2 (B, L) and lengths2 (B,) for the second document."""
+
+    first: TokenSplit
+    second: TokenSplit
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    @property
+    def targets(self) -> np.ndarray:
+        return self.first.targets
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.maximum(self.first.lengths, self.second.lengths)
+
+    def gather(self, idx: np.ndarray, min_bucket: int, max_length: int) -> dict[str, np.ndarray]:
+        # Pad both documents to the longer of the two, as S4 stacks them along the batch.
+        L = bucket_length(int(self.lengths[idx].max()), min_bucket, max_length)
+        a = self.first.gather(idx, L, L)
+        b = self.second.gather(idx, L, L)
+        return a | {"inputs2": b["inputs"], "lengths2": b["lengths"]}
+
+
+@dataclasses.dataclass
+class DenseSplit:
+    """Fixed-length real-valued sequences stored as uint8 (pixels), possibly memory-mapped.
+
+    pixels (n, L) or (n, L, C) uint8; batches hold float32 pixels · scale + shift, (B, L, C).
+    Only the gathered rows are read, so a memory-mapped Path-X (3.3 GB) is never loaded whole.
+    """
+
+    pixels: np.ndarray
+    targets: np.ndarray  # (n,) int32
+    scale: float | np.ndarray  # scalar, or (C,) per channel
+    shift: float | np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.full(len(self), self.pixels.shape[1], np.int32)
+
+    def gather(self, idx: np.ndarray, min_bucket: int, max_length: int) -> dict[str, np.ndarray]:
+        del min_bucket, max_length  # every sequence has the full length
+        # Sorted reads are sequential on a memory-mapped file; restore the order after.
+        order = np.argsort(idx, kind="stable")
+        rows = np.empty((len(idx), *self.pixels.shape[1:]), np.uint8)
+        rows[order] = self.pixels[idx[order]]
+        if rows.ndim == 2:
+            rows = rows[..., None]
+        x = rows.astype(np.float32) * np.float32(self.scale) + np.float32(self.shift)
+        return {"inputs": x, "lengths": self.lengths[: len(idx)], "targets": self.targets[idx]}
+
+
+Split = TokenSplit | PairSplit | DenseSplit
+
+
+@dataclasses.dataclass
 class TaskData:
     """A task's spec, its three splits and where they came from (for the run record)."""
 
     spec: TaskSpec
-    splits: dict[str, TokenSplit]
+    splits: dict[str, Split]
     source: dict
+
+
+def seeded_split(n: int, val: int, test: int, seed: int) -> dict[str, np.ndarray]:
+    """Indices of a seeded random train/val/test partition of range(n), each sorted.
+
+    Same sizes as S4's torch random_split, not the same permutation (that would need torch's
+    generator); the seed and rule go into the run record.
+    """
+    if val + test >= n:
+        raise DataError(f"cannot split {n} examples into val {val} + test {test} + train")
+    perm = np.random.default_rng(seed).permutation(n)
+    return {"train": np.sort(perm[val + test :]), "val": np.sort(perm[:val]),
+            "test": np.sort(perm[val : val + test])}
+
+
+def build_char_vocab(texts, min_freq: int, specials: Sequence[str]) -> list[str]:
+    """Specials, then every character seen >= min_freq times, most frequent first (ties by
+    code point), as torchtext's build_vocab_from_iterator orders them."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(text)
+    kept = sorted((ch for ch, c in counts.items() if c >= min_freq),
+                  key=lambda ch: (-counts[ch], ch))
+    return [*specials, *(ch for ch in kept if ch not in specials)]
+
+
+def encode_texts(texts, vocab: Sequence[str], max_length: int, unk: int, eos: int):
+    """Characters -> ids (unknown -> unk), cut to max_length - 1, plus eos.
+
+    Returns (tokens, offsets, truncated) for a TokenSplit."""
+    table = {ch: i for i, ch in enumerate(vocab)}
+    dtype = np.uint8 if len(vocab) <= 256 else np.int32
+    pieces, truncated = [], 0
+    for text in texts:
+        if len(text) > max_length - 1:
+            truncated += 1
+            text = text[: max_length - 1]
+        ids = np.fromiter((table.get(ch, unk) for ch in text), dtype, len(text))
+        pieces.append(np.append(ids, np.array(eos, dtype)))
+    offsets = np.zeros(len(pieces) + 1, np.int64)
+    np.cumsum([len(p) for p in pieces], out=offsets[1:])
+    tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype)
+    return tokens, offsets, truncated
 
 
 def bucket_length(n: int, min_bucket: int, max_length: int) -> int:

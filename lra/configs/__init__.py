@@ -6,7 +6,7 @@ import importlib
 
 from lra.configs.common import Config, ConfigError, override
 
-TASK_CONFIGS = ("listops",)
+TASK_CONFIGS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx", "scifar")
 
 
 def get_config(task: str, variant: str, overrides: list[str] | None = None) -> Config:

@@ -73,6 +73,7 @@ class Config:
     variant: str  # which variant of the task's config file ('full', 'smoke', ...)
     seed: int = 0  # parameter init, dropout and data order all derive from it
     max_length: int | None = None  # cut sequences to this many tokens (None = the task's own)
+    val_fraction: float = 0.0  # Text only: hold out this share of train as val (0 = test is val)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
@@ -147,3 +148,15 @@ def override(cfg: Config, assignments: list[str]) -> Config:
             new = dataclasses.replace(parent, **{name: new})
         cfg = new
     return cfg
+
+
+def smoke_config(task: str, **train) -> Config:
+    """A task's `smoke` variant: a tiny model that trains one epoch in seconds on a CPU."""
+    return Config(
+        task=task,
+        variant="smoke",
+        model=ModelConfig(d_model=16, n_layers=2, d_state=8),
+        optim=OptimConfig(lr=0.01, warmup_steps=5),
+        train=TrainConfig(**{"batch_size": 8, "eval_batch_size": 16, "epochs": 1,
+                             "log_every": 5, **train}),
+    )

@@ -12,7 +12,7 @@ smoke: a tiny model for a few seconds on a CPU (tests, `make listops-smoke`).
 demo: what `make demo` trains on short generated ListOps on a CPU in a few minutes.
 """
 
-from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig
+from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
 
 
 def get_config(variant: str) -> Config:
@@ -32,13 +32,7 @@ def get_config(variant: str) -> Config:
             train=TrainConfig(batch_size=50, eval_batch_size=100, epochs=40),
         )
     if variant == "smoke":
-        return Config(
-            task="listops",
-            variant="smoke",
-            model=ModelConfig(d_model=16, n_layers=2, d_state=8),
-            optim=OptimConfig(lr=0.01, warmup_steps=5),
-            train=TrainConfig(batch_size=8, eval_batch_size=16, epochs=1, log_every=5),
-        )
+        return smoke_config("listops")
     if variant == "demo":
         return Config(
             task="listops",
