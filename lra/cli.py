@@ -2,7 +2,8 @@
 
   python -m lra data generate --task listops --out DIR [--train N --val N --test N
                               --min-length N --max-length N --max-depth N --max-args N --seed S]
-  python -m lra train --task listops --config smoke|demo|full --data-dir DIR --workdir DIR
+  python -m lra data check --task TASK --data-dir DIR [--strict]
+  python -m lra train --task TASK --config smoke|demo|full --data-dir DIR --workdir DIR
                       [--seed S] [--set key=value ...]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--pathx] [--out FILE]
@@ -33,6 +34,18 @@ def _generate(args: argparse.Namespace) -> None:
         except ValueError as e:
             raise ConfigError(str(e)) from None
     print(f"wrote {total:,} ListOps examples to {folder}")
+
+
+def _check(args: argparse.Namespace) -> None:
+    from lra.datacheck import check
+
+    lines, mismatches = check(args.task, args.data_dir)
+    print("\n".join(lines))
+    if mismatches and args.strict:
+        raise DataError("split sizes differ from the LRA release: " + "; ".join(mismatches)
+                        + ". Is this the complete release? (--strict)")
+    print("ok" + (" (split sizes differ from the release's; --strict makes that an error)"
+                  if mismatches else ""))
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -86,9 +99,16 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(func=_generate)
 
+    c = data.add_parser("check", help="check a task's data and summarise it")
+    c.add_argument("--task", required=True)
+    c.add_argument("--data-dir", required=True, help="folder holding the task's data")
+    c.add_argument("--strict", action="store_true",
+                   help="fail unless the split sizes are the LRA release's")
+    c.set_defaults(func=_check)
+
     t = sub.add_parser("train", help="train and evaluate one run")
     t.add_argument("--task", required=True)
-    t.add_argument("--config", default="full", help="config variant: full, smoke, demo")
+    t.add_argument("--config", default="full", help="full, smoke (listops: demo)")
     t.add_argument("--data-dir", required=True, help="folder holding the release's folders")
     t.add_argument("--workdir", required=True, help="new folder for this run's records")
     t.add_argument("--seed", type=int, default=None, help="overrides the config's seed")

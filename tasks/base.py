@@ -131,7 +131,8 @@ class DenseSplit:
         if rows.ndim == 2:
             rows = rows[..., None]
         x = rows.astype(np.float32) * np.float32(self.scale) + np.float32(self.shift)
-        return {"inputs": x, "lengths": self.lengths[: len(idx)], "targets": self.targets[idx]}
+        lengths = np.full(len(idx), self.pixels.shape[1], np.int32)
+        return {"inputs": x, "lengths": lengths, "targets": self.targets[idx]}
 
 
 Split = TokenSplit | PairSplit | DenseSplit

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from lra.cli import main
+from tests import formats
 
 
 def run(capsys, *argv):
@@ -73,3 +74,42 @@ def test_bench_quick_prints_json_lines(tmp_path, capsys):
                      ("model", "chunked"), ("step", None)}
     assert all(r["median_ms"] > 0 and r["peak_bytes"] > 0 for r in rows[1:])
     assert (tmp_path / "b.jsonl").read_text().splitlines() == out.splitlines()
+
+
+TASK_FIXTURES = {
+    "text": lambda d: formats.write_aclimdb(d),
+    "retrieval": lambda d: formats.write_aan(d),
+    "image": lambda d: formats.write_cifar_batches(d, per_batch=1010),
+    "scifar": lambda d: formats.write_cifar_batches(d, per_batch=1010),
+    "pathfinder": lambda d: formats.write_pathfinder(d),
+    "pathx": lambda d: formats.write_pathfinder(d, resolution=128, batches=1, empty=()),
+}
+
+
+@pytest.mark.parametrize("task", sorted(TASK_FIXTURES))
+def test_every_task_checks_and_trains_its_smoke_config(task, tmp_path, capsys):
+    data = tmp_path / "data"
+    TASK_FIXTURES[task](data)
+    code, out, err = run(capsys, "data", "check", "--task", task, "--data-dir", str(data))
+    assert code == 0, err
+    assert "train" in out and "cache:" in out
+    assert out.rstrip().endswith("--strict makes that an error)")
+    code, _, err = run(capsys, "data", "check", "--task", task, "--data-dir", str(data), "--strict")
+    assert code == 2 and "split sizes differ from the LRA release" in err
+    extra = ["--set", "train.epochs=1"]
+    if task in ("image", "scifar"):  # 50 train images: keep the CPU test short
+        extra += ["--set", "train.batch_size=25", "--set", "train.eval_batch_size=500"]
+    code, out, err = run(capsys, "train", "--task", task, "--config", "smoke", "--data-dir",
+                         str(data), "--workdir", str(tmp_path / "run"), *extra)
+    assert code == 0, err
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["steps"] >= 1 and 0 <= result["test_accuracy"] <= 1
+    assert result["data"]["split_rule"]
+
+
+def test_data_check_names_the_bad_file(tmp_path, capsys):
+    formats.write_aan(tmp_path, bad_line="1\tW\tP\tshort")
+    code, _, err = run(capsys, "data", "check", "--task", "retrieval", "--data-dir", str(tmp_path))
+    assert code == 2 and "new_aan_pairs.train.tsv:13: expected 5 tab-separated columns" in err
+    code, _, err = run(capsys, "data", "check", "--task", "pathx", "--data-dir", str(tmp_path))
+    assert code == 2 and "holds no pathfinder128" in err and "lra_release.gz" in err
