@@ -172,21 +172,30 @@ def build_char_vocab(texts, min_freq: int, specials: Sequence[str]) -> list[str]
 
 
 def encode_texts(texts, vocab: Sequence[str], max_length: int, unk: int, eos: int):
-    """Characters -> ids (unknown -> unk), cut to max_length - 1, plus eos.
+    """Characters -> ids (unknown -> unk), each text cut to max_length - 1, plus eos.
 
+    Vectorised over all texts at once (code points by one UTF-32 encode, ids by a sorted lookup):
+    the 65M characters of IMDB take seconds, not minutes.
     Returns (tokens, offsets, truncated) for a TokenSplit."""
-    table = {ch: i for i, ch in enumerate(vocab)}
-    dtype = np.uint8 if len(vocab) <= 256 else np.int32
-    pieces, truncated = [], 0
-    for text in texts:
-        if len(text) > max_length - 1:
-            truncated += 1
-            text = text[: max_length - 1]
-        ids = np.fromiter((table.get(ch, unk) for ch in text), dtype, len(text))
-        pieces.append(np.append(ids, np.array(eos, dtype)))
-    offsets = np.zeros(len(pieces) + 1, np.int64)
-    np.cumsum([len(p) for p in pieces], out=offsets[1:])
-    tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype)
+    cut = [t[: max_length - 1] for t in texts]
+    truncated = sum(len(t) > max_length - 1 for t in texts)
+    lengths = np.array([len(t) + 1 for t in cut], np.int64)
+    offsets = np.zeros(len(cut) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = np.frombuffer("".join(cut).encode("utf-32-le"), np.uint32)
+    specials = {i for i, ch in enumerate(vocab) if len(ch) != 1}
+    chars = np.array([ord(ch) for i, ch in enumerate(vocab) if i not in specials], np.uint32)
+    char_ids = np.array([i for i in range(len(vocab)) if i not in specials], np.int64)
+    order = np.argsort(chars)
+    chars, char_ids = chars[order], char_ids[order]
+    pos = np.clip(np.searchsorted(chars, codes), 0, max(len(chars) - 1, 0))
+    found = chars[pos] == codes if len(chars) else np.zeros(len(codes), bool)
+    ids = np.where(found, char_ids[pos] if len(chars) else 0, unk)
+    tokens = np.empty(offsets[-1], np.uint8 if len(vocab) <= 256 else np.int32)
+    is_eos = np.zeros(offsets[-1], bool)
+    is_eos[offsets[1:] - 1] = True
+    tokens[is_eos] = eos
+    tokens[~is_eos] = ids
     return tokens, offsets, truncated
 
 

@@ -102,5 +102,5 @@ def write_aclimdb(root: Path, per_class: int = 6) -> Path:
             texts = [t for t, y in IMDB_REVIEWS if y == label]
             for i in range(per_class):
                 rating = 8 if label else 2
-                (d / f"{i}_{rating}.txt").write_text(texts[i % 2] * (1 + i), encoding="utf-8")
+                (d / f"{i}_{rating}.txt").write_text(texts[i % 2] * (1 + i % 4), encoding="utf-8")
     return folder
