@@ -4,7 +4,7 @@ layer  one S4D layer's SSM (kernel + convolution + D skip), forward + backward, 
        B=16, H=128, N=64, L in {1024, 4096, 16384}, for each convolution path. Causal, like the
        peers' reference layers (issue 3's comparison table).
 model  a 4-layer H=128 backbone at L=1024, forward + backward.
-step   one training step of a task's `full` config at a batch that fits a small machine.
+step   one training step of each task's `full` config at a batch that fits a small machine.
 pathx_step (with --pathx) one Path-X-sized training step: time, planned and resident memory.
 Each reports the median of `runs` timed runs after one warm-up, the compile time, and XLA's
 memory analysis of the compiled program (arguments + outputs + temporaries = peak bytes).
@@ -70,7 +70,7 @@ def backbone_grad(model: Backbone, x: jax.Array, lengths: jax.Array, variables: 
                              mutable=["batch_stats"])
         return jnp.sum(jnp.square(out))
 
-    return jax.grad(loss), (variables["params"], variables["batch_stats"])
+    return jax.grad(loss), (variables["params"], variables.get("batch_stats", {}))
 
 
 def bench_layer(lengths, runs, B=16, H=128, N=64) -> Iterator[dict]:
@@ -116,7 +116,7 @@ def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
     variables = model.init(jax.random.key(0), *args, train=False, **extra)
     tx, _, _ = make_optimizer(variables["params"], cfg.optim, total_steps=1000)
     state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
-                              batch_stats=variables["batch_stats"])
+                              batch_stats=variables.get("batch_stats", {}))
     out = measure(train_step, state, b, jax.random.key(3), runs=runs)
     yield {"bench": "step", "task": task, "config": "full", "batch": batch, "L": L,
            "examples_per_s": batch / (out["median_ms"] / 1e3), **out}
@@ -141,6 +141,11 @@ def bench_pathx_step(runs: int = 1) -> Iterator[dict]:
            **row, "max_rss_bytes": rss}
 
 
+# Each task's full config at a batch that fits a 2-core, 24 GiB machine (examples/s scale with it).
+STEP_BATCHES = (("listops", 8), ("text", 2), ("retrieval", 2), ("image", 2), ("pathfinder", 8),
+                ("pathx", 1))
+
+
 def run(quick: bool = False, pathx: bool = False, out=print) -> None:
     """Runs every benchmark; `quick` uses short lengths and one run (for tests)."""
     prov = records.provenance()
@@ -153,7 +158,8 @@ def run(quick: bool = False, pathx: bool = False, out=print) -> None:
         *bench_layer(lengths, runs, B=2 if quick else 16),
         *bench_model(runs, B=2 if quick else 16, L=256 if quick else 1024,
                      layers=1 if quick else 4),
-        *bench_step("listops", batch=2 if quick else 8, runs=1 if quick else 3),
+        *(row for task, batch in (STEP_BATCHES[:1] if quick else STEP_BATCHES)
+          for row in bench_step(task, batch=2 if quick else batch, runs=1 if quick else 3)),
         *(bench_pathx_step() if pathx else ()),
     ]
     for row in rows:

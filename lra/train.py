@@ -67,7 +67,8 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array) -> tuple[TrainSta
             rngs={"dropout": rng}, mutable=["batch_stats"], **extra,
         )
         loss, correct, w = cross_entropy(logits, batch)
-        return jnp.sum(loss * w) / jnp.sum(w), (updates["batch_stats"], correct, w)
+        # LayerNorm models have no batch statistics: the collection is then empty.
+        return jnp.sum(loss * w) / jnp.sum(w), (updates.get("batch_stats", {}), correct, w)
 
     (loss, (stats, correct, w)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     state = state.apply_gradients(grads=grads, batch_stats=stats)
@@ -156,7 +157,7 @@ def train_and_evaluate(
     tx, labels, schedules = make_optimizer(variables["params"], cfg.optim, total_steps)
     state = TrainState.create(
         apply_fn=model.apply, params=variables["params"], tx=tx,
-        batch_stats=variables["batch_stats"],
+        batch_stats=variables.get("batch_stats", {}),
     )
     num_params = int(sum(x.size for x in jax.tree.leaves(state.params)))
     records.write_json(workdir / "param_groups.json", group_table(state.params, labels))

@@ -99,6 +99,9 @@ def test_every_task_checks_and_trains_its_smoke_config(task, tmp_path, capsys):
     extra = ["--set", "train.epochs=1"]
     if task in ("image", "scifar"):  # 50 train images: keep the CPU test short
         extra += ["--set", "train.batch_size=25", "--set", "train.eval_batch_size=500"]
+    if task == "image":  # the full config's model options: LayerNorm (no batch stats), dropout
+        extra += ["--set", "model.norm=layer", "--set", "model.dropout=0.1",
+                  "--set", "model.n_ssm=2"]
     code, out, err = run(capsys, "train", "--task", task, "--config", "smoke", "--data-dir",
                          str(data), "--workdir", str(tmp_path / "run"), *extra)
     assert code == 0, err
