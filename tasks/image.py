@@ -100,7 +100,7 @@ def read_tfds(data_dir: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     out = {}
     for split in ("train", "test"):
         try:
-            source = tfds.data_source("cifar10", split=split, data_dir=data_dir)
+            source = tfds.data_source("cifar10", split=split, data_dir=data_dir, download=False)
         except Exception as e:  # tfds raises several kinds when the dataset is not prepared
             raise DataError(
                 f"tfds cifar10 ({data_dir or 'default tfds folder'}) could not be opened: "

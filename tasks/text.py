@@ -89,7 +89,9 @@ def read_tfds(data_dir: str | None) -> dict[str, tuple[list[str], np.ndarray]]:
     out = {}
     for split in ("train", "test"):
         try:
-            source = tfds.data_source("imdb_reviews", split=split, data_dir=data_dir)
+            # download=False: never reach for the network; say how to prepare instead.
+            source = tfds.data_source("imdb_reviews", split=split, data_dir=data_dir,
+                                      download=False)
         except Exception as e:  # tfds raises several kinds when the dataset is not prepared
             raise DataError(
                 f"tfds imdb_reviews ({data_dir or 'default tfds folder'}) could not be opened: "

@@ -47,3 +47,9 @@ def test_incomplete_aclimdb_says_what_to_do(tmp_path):
     (tmp_path / "aclImdb" / "test" / "neg").rename(tmp_path / "elsewhere")
     with pytest.raises(DataError, match=r"aclImdb/test/neg is missing.*tfds build imdb_reviews"):
         text.load(str(tmp_path))
+
+
+def test_unprepared_tfds_dataset_says_how_to_prepare_it(tmp_path):
+    (tmp_path / "imdb_reviews").mkdir()  # a tfds folder without the prepared dataset
+    with pytest.raises(DataError, match=r"tfds imdb_reviews .* could not be opened.*tfds build"):
+        text.load(str(tmp_path))
