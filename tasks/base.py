@@ -118,10 +118,6 @@ class DenseSplit:
     def __len__(self) -> int:
         return len(self.targets)
 
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.full(len(self), self.pixels.shape[1], np.int32)
-
     def gather(self, idx: np.ndarray, min_bucket: int, max_length: int) -> dict[str, np.ndarray]:
         del min_bucket, max_length  # every sequence has the full length
         # Sorted reads are sequential on a memory-mapped file; restore the order after.
@@ -197,6 +193,22 @@ def encode_texts(texts, vocab: Sequence[str], max_length: int, unk: int, eos: in
     tokens[is_eos] = eos
     tokens[~is_eos] = ids
     return tokens, offsets, truncated
+
+
+def open_tfds(name: str, split: str, data_dir: str | None, how_to_get: str):
+    """A tfds dataset split through tfds.data_source (random access, no TensorFlow import).
+
+    download=False: never reach for the network; an unprepared dataset is a DataError that says
+    how to prepare it."""
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+    except Exception as e:  # tfds raises several kinds when the dataset is not prepared
+        raise DataError(
+            f"tfds {name} ({data_dir or 'default tfds folder'}) could not be opened: "
+            f"{str(e).splitlines()[0][:200]}. {how_to_get}"
+        ) from None
 
 
 def bucket_length(n: int, min_bucket: int, max_length: int) -> int:

@@ -32,6 +32,7 @@ from tasks.base import (
     cache_dir,
     cache_key,
     load_arrays,
+    open_tfds,
     save_arrays,
     seeded_split,
 )
@@ -95,17 +96,9 @@ def read_batches(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def read_tfds(data_dir: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    import tensorflow_datasets as tfds
-
     out = {}
     for split in ("train", "test"):
-        try:
-            source = tfds.data_source("cifar10", split=split, data_dir=data_dir, download=False)
-        except Exception as e:  # tfds raises several kinds when the dataset is not prepared
-            raise DataError(
-                f"tfds cifar10 ({data_dir or 'default tfds folder'}) could not be opened: "
-                f"{str(e).splitlines()[0][:200]}. {HOW_TO_GET}"
-            ) from None
+        source = open_tfds("cifar10", split, data_dir, HOW_TO_GET)
         n = len(source)
         images = np.empty((n, 32, 32, 3), np.uint8)
         labels = np.empty(n, np.int32)

@@ -81,12 +81,10 @@ def read_metadata(folder: Path, resolution: int) -> list[tuple[str, int, Path, i
     return rows
 
 
-def decode_png(path: Path, resolution: int) -> np.ndarray | None:
-    """(R·R,) uint8 grayscale pixels; None if the file is empty (skipped, as LRA and S4 do)."""
+def decode_png(path: Path, resolution: int) -> np.ndarray:
+    """(R·R,) uint8 grayscale pixels of a non-empty PNG."""
     from PIL import Image
 
-    if path.stat().st_size == 0:
-        return None
     try:
         with Image.open(path) as im:
             pixels = np.asarray(im.convert("L"), np.uint8)
@@ -151,11 +149,14 @@ class PathfinderTask:
         """Decodes every PNG once into entry/pixels.npy, rows in train, val, test order."""
         R = self.resolution
         rows = read_metadata(folder, R)
-        for rel, _, meta, lineno in rows:
-            if not (folder / rel).is_file():
+        empty = []  # empty PNGs are skipped, as LRA and S4 do
+        for i, (rel, _, meta, lineno) in enumerate(rows):
+            try:
+                if (folder / rel).stat().st_size == 0:
+                    empty.append(i)
+            except FileNotFoundError:
                 raise DataError(f"{meta}:{lineno}: names {folder / rel}, which does not exist. "
-                                f"Re-extract pathfinder{R}/ or delete that line.")
-        empty = [i for i, (rel, *_) in enumerate(rows) if (folder / rel).stat().st_size == 0]
+                                f"Re-extract pathfinder{R}/ or delete that line.") from None
         keep = np.setdiff1d(np.arange(len(rows)), empty)
         n = len(keep)
         tenth = int(0.1 * n)

@@ -34,6 +34,7 @@ from tasks.base import (
     cache_key,
     encode_texts,
     load_arrays,
+    open_tfds,
     save_arrays,
     seeded_split,
 )
@@ -84,19 +85,9 @@ def read_aclimdb(folder: Path) -> dict[str, tuple[list[str], np.ndarray]]:
 
 def read_tfds(data_dir: str | None) -> dict[str, tuple[list[str], np.ndarray]]:
     """{split: (texts, labels)} from tfds imdb_reviews through tfds.data_source."""
-    import tensorflow_datasets as tfds
-
     out = {}
     for split in ("train", "test"):
-        try:
-            # download=False: never reach for the network; say how to prepare instead.
-            source = tfds.data_source("imdb_reviews", split=split, data_dir=data_dir,
-                                      download=False)
-        except Exception as e:  # tfds raises several kinds when the dataset is not prepared
-            raise DataError(
-                f"tfds imdb_reviews ({data_dir or 'default tfds folder'}) could not be opened: "
-                f"{str(e).splitlines()[0][:200]}. {HOW_TO_GET}"
-            ) from None
+        source = open_tfds("imdb_reviews", split, data_dir, HOW_TO_GET)
         texts, labels = [], []
         for i in range(len(source)):
             ex = source[i]
@@ -123,12 +114,10 @@ def _locate(data_dir: str) -> tuple[str, Path | None]:
 def load(data_dir: str, *, max_length: int = MAX_LENGTH, val_fraction: float = 0.0) -> TaskData:
     """Reads, checks and tokenises IMDB once; later calls read the cached arrays."""
     kind, where = _locate(data_dir)
-    if kind == "aclImdb":
-        marker_files = [where / "README"] if (where / "README").is_file() else []
-        stamp = sorted(p for p in (where / "train").iterdir()) + sorted((where / "test").iterdir())
-        key_files = marker_files + stamp
-    else:
-        key_files = []
+    # The review folders' mtimes change whenever a review is added or removed (a missing one is
+    # reported by read_aclimdb).
+    key_files = [] if kind == "tfds" else [
+        d for s in ("train", "test") for c in ("neg", "pos") if (d := where / s / c).is_dir()]
     tfds_dir = os.fspath(where) if (kind == "tfds" and where is not None) else None
     key = cache_key("text", _PARSER_VERSION, key_files, source=kind, where=str(where),
                     max_length=max_length, min_freq=MIN_FREQ, val_fraction=val_fraction)
