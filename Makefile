@@ -8,9 +8,10 @@ DATA ?= data/lra_release
 RUNS ?= runs
 SEEDS ?= 2222
 CONFIG ?= full
+GEN ?= data/generated
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock test lint demo listops listops-smoke table bench clean
+.PHONY: help install lock test lint data demo listops listops-smoke table bench clean
 
 help:  ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -31,6 +32,12 @@ test:  ## Run the whole test suite on the CPU (minutes).
 
 lint:  ## Lint with ruff.
 	$(BIN)/ruff check lra models tasks tests
+
+data:  ## Generate the synthetic set in the release layout under GEN=: ListOps 96k/2k/2k, Pathfinder-32 and Path-X 200k each (~15 min on 2 cores; reruns resume).
+	$(LRA) data generate --task listops --out $(GEN)
+	$(LRA) data generate --task pathfinder --resolution 32 --n 200000 --out $(GEN)
+	$(LRA) data generate --task pathx --resolution 128 --n 200000 --out $(GEN)
+	@echo "generated data: $(GEN) (train with DATA=$(GEN))"
 
 demo:  ## No data, no network: generate small ListOps, train on the CPU, print the table (redoes runs/demo/).
 	rm -rf $(RUNS)/demo

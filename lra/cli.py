@@ -2,6 +2,10 @@
 
   python -m lra data generate --task listops --out DIR [--train N --val N --test N
                               --min-length N --max-length N --max-depth N --max-args N --seed S]
+  python -m lra data generate --task pathfinder|pathx --out DIR [--resolution 32|64|128|256
+                              --difficulty D --n N --seed S --workers W --per-batch B]
+  python -m lra data show --task pathfinder|pathx --out FILE.png [--data-dir DIR | --seed S]
+                          [--resolution R --difficulty D --n N]
   python -m lra data check --task TASK --data-dir DIR [--strict]
   python -m lra train --task TASK --config smoke|demo|full --data-dir DIR --workdir DIR
                       [--seed S] [--set key=value ...]
@@ -21,6 +25,13 @@ from tasks.base import DataError
 
 
 def _generate(args: argparse.Namespace) -> None:
+    if args.task == "listops":
+        _generate_listops(args)
+    else:
+        _generate_pathfinder(args)
+
+
+def _generate_listops(args: argparse.Namespace) -> None:
     from tasks.generators import listops
 
     total = args.train + args.val + args.test
@@ -34,6 +45,38 @@ def _generate(args: argparse.Namespace) -> None:
         except ValueError as e:
             raise ConfigError(str(e)) from None
     print(f"wrote {total:,} ListOps examples to {folder}")
+
+
+def _resolution(args: argparse.Namespace) -> int:
+    return args.resolution or (128 if args.task == "pathx" else 32)
+
+
+def _generate_pathfinder(args: argparse.Namespace) -> None:
+    from tasks.generators import pathfinder
+
+    R = _resolution(args)
+    with tqdm(total=args.n, desc=f"pathfinder{R}/{args.difficulty}", unit="img",
+              disable=None) as bar:
+        try:
+            summary = pathfinder.generate(
+                args.out, resolution=R, difficulty=args.difficulty, n=args.n, seed=args.seed,
+                per_batch=args.per_batch, workers=args.workers, progress=bar.update,
+            )
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+    rate = summary["images_per_s_per_worker"]
+    print(f"wrote {summary['written']:,} images to {summary['folder']}"
+          + (f" ({summary['skipped']:,} already there)" if summary["skipped"] else "")
+          + (f" in {summary['seconds']:.1f} s, {rate:.0f} images/s per worker "
+             f"({summary['workers']} workers)" if rate else ""))
+
+
+def _show(args: argparse.Namespace) -> None:
+    from lra.datashow import show
+
+    path = show(args.task, args.out, data_dir=args.data_dir, resolution=_resolution(args),
+                difficulty=args.difficulty, n=args.n, seed=args.seed)
+    print(f"wrote {path}")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -81,23 +124,50 @@ def _bench(args: argparse.Namespace) -> None:
         run(quick=args.quick, pathx=args.pathx, out=lambda line: print(line, flush=True))
 
 
+def _pathfinder_args(p) -> None:
+    from tasks.generators.pathfinder import DIFFICULTIES, RESOLUTIONS
+
+    p.add_argument("--resolution", type=int, choices=sorted(RESOLUTIONS),
+                   help="image side (default: 32 for pathfinder, 128 for pathx)")
+    p.add_argument("--difficulty", default="curv_contour_length_14", choices=list(DIFFICULTIES),
+                   help="contour length 6, 9 or 14 (S4 and S5 train on 14)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lra", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="prepare data").add_subparsers(dest="action", required=True)
     g = data.add_parser("generate", help="generate a task's data in the LRA release layout")
-    g.add_argument("--task", required=True, choices=["listops"])
-    g.add_argument("--out", required=True, help="folder that will hold listops-1000/")
-    g.add_argument("--train", type=int, default=96_000)
-    g.add_argument("--val", type=int, default=2_000)
-    g.add_argument("--test", type=int, default=2_000)
-    g.add_argument("--min-length", type=int, default=500, help="keep length > this (LRA: 500)")
-    g.add_argument("--max-length", type=int, default=2_000, help="keep length < this (LRA: 2000)")
-    g.add_argument("--max-depth", type=int, default=10, help="tree depth limit (LRA: 10)")
-    g.add_argument("--max-args", type=int, default=10, help="operator arity limit (LRA: 10)")
+    g.add_argument("--task", required=True, choices=["listops", "pathfinder", "pathx"])
+    g.add_argument("--out", required=True,
+                   help="folder that will hold listops-1000/ or pathfinder<R>/")
     g.add_argument("--seed", type=int, default=0)
+    lo = g.add_argument_group("listops")
+    lo.add_argument("--train", type=int, default=96_000)
+    lo.add_argument("--val", type=int, default=2_000)
+    lo.add_argument("--test", type=int, default=2_000)
+    lo.add_argument("--min-length", type=int, default=500, help="keep length > this (LRA: 500)")
+    lo.add_argument("--max-length", type=int, default=2_000, help="keep length < this (LRA: 2000)")
+    lo.add_argument("--max-depth", type=int, default=10, help="tree depth limit (LRA: 10)")
+    lo.add_argument("--max-args", type=int, default=10, help="operator arity limit (LRA: 10)")
+    pf = g.add_argument_group("pathfinder, pathx")
+    _pathfinder_args(pf)
+    pf.add_argument("--n", type=int, default=200_000, help="images (the release has 200,000)")
+    pf.add_argument("--per-batch", type=int, default=1000,
+                    help="images per imgs/<batch>/ folder and metadata file")
+    pf.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     g.set_defaults(func=_generate)
+
+    s = data.add_parser("show", help="a PNG grid of Pathfinder samples with their labels")
+    s.add_argument("--task", required=True, choices=["pathfinder", "pathx"])
+    s.add_argument("--out", required=True, help="PNG file to write")
+    s.add_argument("--data-dir", help="read the samples from this release-layout folder "
+                                      "(default: draw new ones with --seed)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=int, default=16, help="samples to show")
+    _pathfinder_args(s)
+    s.set_defaults(func=_show)
 
     c = data.add_parser("check", help="check a task's data and summarise it")
     c.add_argument("--task", required=True)

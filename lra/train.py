@@ -119,6 +119,14 @@ def load_task(cfg: Config, data_dir: str) -> TaskData:
         if not 0 < cfg.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {cfg.val_fraction}")
         options["val_fraction"] = cfg.val_fraction
+    if cfg.difficulty is not None:
+        if cfg.task not in ("pathfinder", "pathx"):
+            raise ConfigError(f"difficulty applies to pathfinder and pathx only, not {cfg.task}")
+        known = tasks.pathfinder.DIFFICULTIES
+        if cfg.difficulty not in known:
+            raise ConfigError(f"difficulty must be one of {', '.join(known)}; got "
+                              f"{cfg.difficulty!r}")
+        options["difficulty"] = cfg.difficulty
     return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC), **options)
 
 

@@ -38,9 +38,11 @@ from tasks.base import (
     seeded_split,
 )
 
-DIFFICULTY = "curv_contour_length_14"
+DIFFICULTY = "curv_contour_length_14"  # what S4 and S5 train on
+# The release's three difficulty folders and their contour lengths (lra-reference §2.5).
+DIFFICULTIES = {"curv_baseline": 6, "curv_contour_length_9": 9, "curv_contour_length_14": 14}
 SPLIT_SEED = 42
-GENERATOR_MARK = "lra_s4d_generator.json"  # written by our generator (issue 5)
+GENERATOR_MARK = "lra_s4d_generator.json"  # written by tasks/generators/pathfinder.py
 _PARSER_VERSION = 1
 
 
@@ -48,7 +50,9 @@ def how_to_get(resolution: int) -> str:
     return (
         f"Get pathfinder{resolution}/ from the LRA release archive lra_release.gz (unpacked: "
         f"lra_release/lra_release/pathfinder{resolution}/{DIFFICULTY}/) and pass the folder "
-        f"holding pathfinder{resolution}/ as --data-dir."
+        f"holding pathfinder{resolution}/ as --data-dir. Or generate it (no download): "
+        f"python -m lra data generate --task {'pathx' if resolution == 128 else 'pathfinder'} "
+        f"--resolution {resolution} --out DIR"
     )
 
 
@@ -106,14 +110,16 @@ class PathfinderTask:
         self.resolution = resolution
 
     def load(self, data_dir: str, *, max_length: int | None = None,
-             workers: int = 8) -> TaskData:
+             difficulty: str = DIFFICULTY, workers: int = 8) -> TaskData:
         R = self.resolution
+        if difficulty not in DIFFICULTIES:
+            raise DataError(f"difficulty must be one of {list(DIFFICULTIES)}, got {difficulty!r}")
         if max_length not in (None, R * R):
             raise DataError(f"{self.SPEC.name} sequences have {R * R} pixels; max_length must be "
                             f"{R * R}, got {max_length}")
         root = find_task_dir(data_dir, [f"pathfinder{R}", f"pathfinder/pathfinder{R}"],
                              how_to_get=how_to_get(R))
-        folder = root / DIFFICULTY
+        folder = root / difficulty
         if not folder.is_dir():
             raise DataError(f"{folder} is missing (S4 trains on {DIFFICULTY}). {how_to_get(R)}")
         meta_files = sorted((folder / "metadata").glob("*.npy"))
@@ -138,7 +144,8 @@ class PathfinderTask:
             "expected_sizes_release": {"train": 160_000, "val": 20_000, "test": 20_000},
             "empty_images_skipped": index["empty"],
             "cache": str(entry),
-            "split_rule": self.SPEC.split_rule,
+            "difficulty": difficulty,
+            "split_rule": self.SPEC.split_rule.replace(DIFFICULTY, difficulty),
             "pixels": "grayscale / 255 * 2 - 1, in [-1, 1] (S4 v3)",
         }
         if mark.is_file():

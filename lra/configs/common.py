@@ -74,6 +74,7 @@ class Config:
     seed: int = 0  # parameter init, dropout and data order all derive from it
     max_length: int | None = None  # cut sequences to this many tokens (None = the task's own)
     val_fraction: float = 0.0  # Text only: hold out this share of train as val (0 = test is val)
+    difficulty: str | None = None  # Pathfinder/Path-X: curv_baseline, ..._9, ..._14 (None: 14)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)

@@ -82,6 +82,17 @@ def generate(
     """
     if not 0 <= min_length < max_length - 1:
         raise ValueError(f"need 0 <= min_length < max_length - 1, got {min_length}, {max_length}")
+    params = dict(
+        train=train, val=val, test=test, min_length=min_length, max_length=max_length,
+        max_depth=max_depth, max_args=max_args, seed=seed, task=task,
+    )
+    folder = Path(out_dir) / "listops-1000"
+    mark = folder / "lra_s4d_generator.json"
+    if mark.is_file() and json.loads(mark.read_text()) == {"generator": "listops", **params} and \
+            all((folder / f"{task}_{split}.tsv").is_file() for split in ("train", "val", "test")):
+        if progress:
+            progress(train + val + test)
+        return folder  # already generated with these settings: the files would be identical
     rng = random.Random(seed)
     kept: dict[str, int] = {}  # expression -> value; dict keeps drawing order
     total = train + val + test
@@ -94,7 +105,6 @@ def generate(
                 if progress:
                     progress(1)
     rows = list(kept.items())
-    folder = Path(out_dir) / "listops-1000"
     folder.mkdir(parents=True, exist_ok=True)
     bounds = {"train": (0, train), "val": (train, train + val), "test": (train + val, total)}
     for split, (lo, hi) in bounds.items():
@@ -102,9 +112,5 @@ def generate(
             w = csv.writer(f, delimiter="\t", lineterminator="\n")
             w.writerow(["Source", "Target"])
             w.writerows(rows[lo:hi])
-    params = dict(
-        train=train, val=val, test=test, min_length=min_length, max_length=max_length,
-        max_depth=max_depth, max_args=max_args, seed=seed, task=task,
-    )
-    (folder / "lra_s4d_generator.json").write_text(json.dumps({"generator": "listops", **params}))
+    mark.write_text(json.dumps({"generator": "listops", **params}))
     return folder

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from PIL import Image
 
 from lra.cli import main
 from tests import formats
@@ -116,3 +117,38 @@ def test_data_check_names_the_bad_file(tmp_path, capsys):
     assert code == 2 and "new_aan_pairs.train.tsv:13: expected 5 tab-separated columns" in err
     code, _, err = run(capsys, "data", "check", "--task", "pathx", "--data-dir", str(tmp_path))
     assert code == 2 and "holds no pathfinder128" in err and "lra_release.gz" in err
+
+
+def test_generate_show_and_train_pathfinder(tmp_path, capsys):
+    data = tmp_path / "data"
+    code, out, err = run(capsys, "data", "generate", "--task", "pathfinder", "--difficulty",
+                         "curv_baseline", "--n", "40", "--per-batch", "20", "--workers", "1",
+                         "--out", str(data), "--seed", "1")
+    assert code == 0, err
+    assert "wrote 40 images to" in out and "images/s per worker" in out
+    folder = data / "pathfinder32" / "curv_baseline"
+    assert len(list(folder.glob("imgs/*/*.png"))) == 40
+    assert sorted(p.name for p in (folder / "metadata").iterdir()) == ["0.npy", "1.npy"]
+
+    for source in (["--data-dir", str(data), "--difficulty", "curv_baseline"], ["--seed", "3"]):
+        out_png = tmp_path / f"show{len(source)}.png"
+        code, out, err = run(capsys, "data", "show", "--task", "pathfinder", "--n", "6",
+                             "--out", str(out_png), *source)
+        assert code == 0, err
+        with Image.open(out_png) as im:  # 6 tiles of 32·5 px in one row, captions under them
+            assert im.size == (6 * (160 + 4) + 4, 160 + 14 + 8)
+    code, _, err = run(capsys, "data", "show", "--task", "pathfinder", "--data-dir", str(data),
+                       "--out", str(tmp_path / "x.png"))  # curv_contour_length_14 not generated
+    assert code == 2 and "curv_contour_length_14 is missing" in err and "data generate" in err
+
+    code, _, err = run(capsys, "train", "--task", "pathfinder", "--config", "smoke", "--data-dir",
+                       str(data), "--workdir", str(tmp_path / "run"),
+                       "--set", "difficulty=curv_baseline")
+    assert code == 0, err
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["data"]["kind"] == "generated" and result["data"]["difficulty"] == "curv_baseline"
+    assert result["data"]["sizes"] == {"train": 32, "val": 4, "test": 4}
+    code, _, err = run(capsys, "train", "--task", "listops", "--config", "smoke", "--data-dir",
+                       str(data), "--workdir", str(tmp_path / "run2"),
+                       "--set", "difficulty=curv_baseline")
+    assert code == 2 and "difficulty applies to pathfinder and pathx only" in err

@@ -81,6 +81,15 @@ def test_same_seed_same_bytes(tmp_path):
     for name in ("basic_train.tsv", "basic_test.tsv"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
         assert (a / name).read_bytes() != (c / name).read_bytes()
+    # A rerun with the same settings (make data twice) leaves the files alone; other settings
+    # rewrite them.
+    stamp = (a / "basic_train.tsv").stat().st_mtime_ns
+    (a / "basic_val.tsv").write_text("touched")
+    assert gen.generate(tmp_path / "a", seed=1, **kw) == a
+    assert (a / "basic_train.tsv").stat().st_mtime_ns == stamp
+    assert (a / "basic_val.tsv").read_text() == "touched"
+    gen.generate(tmp_path / "a", seed=2, **kw)
+    assert (a / "basic_train.tsv").read_bytes() == (c / "basic_train.tsv").read_bytes()
 
 
 def test_lra_default_lengths_and_label_spread(tmp_path):
