@@ -203,11 +203,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from lra.report import ReportError
-    from lra.train import TrainingError
+    from lra.train import Interrupted, TrainingError
 
     try:
         args.func(args)
     except (ConfigError, DataError, TrainingError, ReportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_code
     return 0

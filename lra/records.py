@@ -51,7 +51,27 @@ class MetricsLog:
 
 
 def read_metrics(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The rows of metrics.jsonl; a last line cut short by a crash is left out."""
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def truncate_metrics(path: Path, *, step: int, epochs_done: int) -> None:
+    """Keeps the rows a checkpoint at `step` covers: train rows up to it, eval rows of the epochs
+    done. A resumed run then rewrites the rest exactly as the uninterrupted run would."""
+    if not Path(path).exists():
+        return
+    rows = [r for r in read_metrics(path)
+            if (r["step"] <= step if r["split"] == "train" else r["epoch"] <= epochs_done)]
+    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".metrics.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+    os.replace(tmp, path)
 
 
 def _git(*args: str) -> str | None:

@@ -7,7 +7,11 @@ best validation accuracy (S4's checkpoint rule, lra-reference §2 "Metric and ev
 
 from __future__ import annotations
 
+import functools
+import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from tqdm import tqdm
 import tasks
 from lra import records
 from lra.build import create_model, max_length, model_name
+from lra.checkpoint import Checkpoints, Progress
 from lra.configs.common import Config, ConfigError, to_dict
 from lra.optim import group_table, make_optimizer
 from tasks.base import Split, TaskData, batches, num_batches
@@ -42,12 +47,14 @@ def model_inputs(batch: dict) -> tuple[tuple, dict]:
 
 
 def zero_sums() -> dict[str, float]:
-    """Running sums of the metrics that train_step and eval_step return."""
+    """Running sums of the metrics that eval_step (and train_step) return."""
     return {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
 
 
 def add_sums(totals: dict, out: dict) -> dict:
-    return {k: totals[k] + out[k] for k in totals}
+    """Adds a step's metrics to running totals; keys missing from totals start from the step's."""
+    return {k: (jnp.minimum if k == "first_bad" else jnp.add)(totals[k], v) if k in totals else v
+            for k, v in out.items()}
 
 
 def cross_entropy(logits: jax.Array, batch: dict) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -57,23 +64,63 @@ def cross_entropy(logits: jax.Array, batch: dict) -> tuple[jax.Array, jax.Array,
     return loss, correct, batch["weights"]
 
 
-def train_step(state: TrainState, batch: dict, rng: jax.Array) -> tuple[TrainState, dict]:
-    """One AdamW step on a batch. Returns the new state and summed metrics of the batch."""
+def _grads(state: TrainState, stats, batch: dict, rng: jax.Array, total: jax.Array):
+    """Gradient of sum(loss · weight) / total over a (micro-)batch, its loss share, new batch
+    statistics and the number of correct predictions."""
 
     def loss_fn(params):
         args, extra = model_inputs(batch)
         logits, updates = state.apply_fn(
-            {"params": params, "batch_stats": state.batch_stats}, *args, train=True,
+            {"params": params, "batch_stats": stats}, *args, train=True,
             rngs={"dropout": rng}, mutable=["batch_stats"], **extra,
         )
         loss, correct, w = cross_entropy(logits, batch)
         # LayerNorm models have no batch statistics: the collection is then empty.
-        return jnp.sum(loss * w) / jnp.sum(w), (updates.get("batch_stats", {}), correct, w)
+        return jnp.sum(loss * w) / total, (updates.get("batch_stats", {}), jnp.sum(correct * w))
 
-    (loss, (stats, correct, w)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    state = state.apply_gradients(grads=grads, batch_stats=stats)
-    n = jnp.sum(w)
-    return state, {"loss_sum": loss * n, "correct": jnp.sum(correct * w), "count": n}
+    (loss, (stats, correct)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    return loss, grads, stats, correct
+
+
+def train_step(state: TrainState, batch: dict, rng: jax.Array,
+               accum: int = 1) -> tuple[TrainState, dict]:
+    """One AdamW step on a batch. Returns the new state and summed metrics of the batch.
+
+    accum > 1 splits the batch into that many micro-batches, run one after another (lax.scan)
+    and their gradients summed: the gradient of the whole batch, in 1/accum of the activation
+    memory. (BatchNorm's statistics are then those of each micro-batch, as in PyTorch.)
+
+    A step whose loss or any gradient is not finite changes nothing (the state stays the last
+    finite one) and is counted in `bad_steps`, with the step and which gradients, so the trainer
+    can stop and name them.
+    """
+    n = jnp.sum(batch["weights"])
+    if accum == 1:
+        loss, grads, stats, correct = _grads(state, state.batch_stats, batch, rng, n)
+    else:
+        micro = jax.tree.map(lambda x: x.reshape(accum, x.shape[0] // accum, *x.shape[1:]), batch)
+
+        def body(carry, xs):
+            g_sum, stats, loss_sum, correct_sum = carry
+            part, i = xs
+            loss, g, stats, correct = _grads(state, stats, part, jax.random.fold_in(rng, i), n)
+            return (jax.tree.map(jnp.add, g_sum, g), stats, loss_sum + loss,
+                    correct_sum + correct), None
+
+        zeros = jax.tree.map(jnp.zeros_like, state.params)
+        start = (zeros, state.batch_stats, jnp.zeros(()), jnp.zeros(()))
+        (grads, stats, loss, correct), _ = jax.lax.scan(body, start, (micro, jnp.arange(accum)))
+    grad_ok = jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)])
+    ok = jnp.isfinite(loss) & jnp.all(grad_ok)
+    new = state.apply_gradients(grads=grads, batch_stats=stats)
+    state = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, state)
+    bad = jnp.logical_not(ok)
+    return state, {
+        "loss_sum": loss * n, "correct": correct, "count": n,
+        "bad_steps": bad.astype(jnp.float32),
+        "first_bad": jnp.where(bad, state.step, jnp.iinfo(jnp.int32).max),  # 0-based step
+        "bad_grads": jnp.logical_not(grad_ok).astype(jnp.float32),
+    }
 
 
 def eval_step(state: TrainState, batch: dict) -> dict:
@@ -130,32 +177,123 @@ def load_task(cfg: Config, data_dir: str) -> TaskData:
     return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC), **options)
 
 
+class Interrupted(Exception):
+    """SIGTERM or SIGINT stopped the run after checkpointing it; the same command resumes it."""
+
+    def __init__(self, signum: int, step: int, workdir: Path):
+        self.exit_code = 128 + signum  # the shell's convention for "ended by this signal"
+        super().__init__(
+            f"stopped by {signal.Signals(signum).name} at step {step}; the state is saved in "
+            f"{workdir}/checkpoints. Run the same command again to resume."
+        )
+
+
+class _StopSignals:
+    """Turns SIGTERM and SIGINT into a flag the training loop reads after each step.
+
+    A second SIGINT (Ctrl-C twice) interrupts at once. Handlers can only be installed from the
+    main thread; elsewhere the signals keep their usual effect.
+    """
+
+    def __enter__(self):
+        self.signum, self._old = None, {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _param_names(params) -> list[str]:
+    return ["/".join(str(getattr(k, "key", k)) for k in path)
+            for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
+
+
+def check_finite(window: dict, params, last_step: int) -> None:
+    """Raises TrainingError naming the first non-finite step and parameters of a window."""
+    if "bad_steps" not in window or float(window["bad_steps"]) == 0:
+        return
+    names = _param_names(params)
+    bad = [n for n, flag in zip(names, np.asarray(window["bad_grads"]), strict=True) if flag > 0]
+    values = [n for n, leaf in zip(names, jax.tree.leaves(params), strict=True)
+              if not np.isfinite(np.asarray(leaf)).all()]
+    step = int(window["first_bad"]) + 1
+    grads = (f"gradients not finite for {len(bad)} of {len(names)} parameters, first {bad[0]}"
+             if bad else "gradients finite")
+    raise TrainingError(
+        f"non-finite loss or gradients at step {step} ({int(window['bad_steps'])} bad steps up to "
+        f"step {last_step}): {grads}"
+        + (f"; parameter values already not finite: {', '.join(values[:3])}" if values else "")
+        + ". Those steps were skipped and nothing was saved after them: the last checkpoint is "
+        "the last good state. Lower optim.lr or optim.ssm_lr, or check the data."
+    )
+
+
+def _check_workdir(cfg: Config, workdir: Path, ckpt: Checkpoints) -> bool:
+    """True if workdir holds this run's checkpoint (resume); raises if it holds anything else."""
+    if (workdir / "result.json").exists():
+        raise TrainingError(f"{workdir} holds a finished run (result.json); nothing was changed. "
+                            "Pass a new --workdir, or delete that folder to start over.")
+    if ckpt.latest_step() is not None:
+        saved = json.loads((workdir / "config.json").read_text())
+        saved.pop("data_dir", None)
+        if saved != json.loads(json.dumps(to_dict(cfg))):
+            diff = sorted(k for k in set(saved) | set(to_dict(cfg))
+                          if saved.get(k) != json.loads(json.dumps(to_dict(cfg))).get(k))
+            raise TrainingError(f"{workdir} holds a checkpoint of a run with another config "
+                                f"(differs in {', '.join(diff)}); resume it with its own config, "
+                                "or pass a new --workdir.")
+        return True
+    if (workdir / "metrics.jsonl").exists():
+        raise TrainingError(f"{workdir} holds a run without a checkpoint to resume from "
+                            "(metrics.jsonl); nothing was changed. Pass a new --workdir, or "
+                            "delete that folder to start over.")
+    return False
+
+
+def _stuck_at_chance(cfg: Config, spec, history: list[dict]) -> bool | None:
+    """Binary task, train loss within 0.01 of ln 2 at every epoch end from the budget on."""
+    budget = cfg.train.chance_epochs
+    if spec.num_classes != 2 or budget <= 0 or len(history) < budget:
+        return None
+    return all(abs(row["train_loss"] - np.log(2)) < 0.01 for row in history[budget - 1 :])
+
+
 def train_and_evaluate(
     cfg: Config, workdir: str | Path, data_dir: str | Path, *, log=print
 ) -> dict[str, Any]:
-    """Trains cfg on the task's data and writes config.json, metrics.jsonl and result.json."""
-    t_start = time.time()
+    """Trains cfg on the task's data and writes config.json, metrics.jsonl and result.json.
+
+    A workdir holding this run's checkpoint resumes it; the result is the uninterrupted run's.
+    """
+    t_session = time.time()
     workdir = Path(workdir)
-    if any((workdir / name).exists() for name in ("metrics.jsonl", "result.json")):
-        raise TrainingError(
-            f"{workdir} already holds a run (metrics.jsonl/result.json); nothing was changed. "
-            "Pass a new --workdir, or delete that folder to start over."
-        )
     workdir.mkdir(parents=True, exist_ok=True)
+    ckpt = Checkpoints(workdir)
+    resuming = _check_workdir(cfg, workdir, ckpt)
     data = load_task(cfg, str(data_dir))
     spec = data.spec
     length = max_length(cfg, spec)
     train_split = data.splits["train"]
     bs = cfg.train.batch_size
+    if cfg.train.grad_accum < 1 or bs % cfg.train.grad_accum:
+        raise ConfigError(f"train.grad_accum={cfg.train.grad_accum} must be >= 1 and divide "
+                          f"train.batch_size={bs}")
     steps_per_epoch = num_batches(len(train_split), bs, drop_last=True)
     if steps_per_epoch == 0:
         raise ConfigError(
             f"train.batch_size={bs} exceeds the {len(train_split)} training examples"
         )
     total_steps = cfg.optim.total_steps or cfg.train.epochs * steps_per_epoch
-
     provenance = records.provenance()
-    records.write_json(workdir / "config.json", {**to_dict(cfg), "data_dir": str(data_dir)})
 
     model = create_model(cfg, spec)
     init_key, dropout_key = jax.random.split(jax.random.key(cfg.seed))
@@ -168,66 +306,113 @@ def train_and_evaluate(
         batch_stats=variables.get("batch_stats", {}),
     )
     num_params = int(sum(x.size for x in jax.tree.leaves(state.params)))
-    records.write_json(workdir / "param_groups.json", group_table(state.params, labels))
+    progress = Progress()
+    if resuming:
+        state, progress = ckpt.restore(state)
+        records.truncate_metrics(workdir / "metrics.jsonl", step=progress.step,
+                                 epochs_done=len(progress.history))
+        log(f"resuming {workdir} from its checkpoint at step {progress.step} "
+            f"(epoch {progress.epoch})")
+    else:
+        records.write_json(workdir / "config.json", {**to_dict(cfg), "data_dir": str(data_dir)})
+        records.write_json(workdir / "param_groups.json", group_table(state.params, labels))
     log(
         f"{cfg.task}/{cfg.variant}: {model_name(cfg)}, {num_params:,} parameters, "
         f"{len(train_split):,} train examples, {steps_per_epoch} steps/epoch, "
         f"{cfg.train.epochs} epochs, data: {data.source['kind']} ({data.source['path']})"
     )
 
-    train_fn = jax.jit(train_step, donate_argnums=0)
+    train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
+                       donate_argnums=0)
     eval_fn = jax.jit(eval_step)
     metrics = records.MetricsLog(workdir / "metrics.jsonl")
-    best: dict[str, Any] = {"val_accuracy": -1.0}
-    history = []
-    train_seconds = 0.0
+    window = {**zero_sums(), **progress.window}
+    step = resumed_from = progress.step
+    time_offset = progress.seconds  # wall time of the run's earlier sessions
+    every = cfg.train.checkpoint_every
+
+    def now() -> float:
+        return time_offset + time.time() - t_session
+
+    def save(epoch: int, *, best: bool = False) -> None:
+        check_finite(window, state.params, step)
+        progress.epoch, progress.step, progress.seconds = epoch, step, now()
+        progress.window = {k: float(window[k]) for k in zero_sums()}
+        ckpt.save(state, progress, best=best)
+
     try:
-        for epoch in range(1, cfg.train.epochs + 1):
-            t_epoch = time.time()
-            window = zero_sums()
-            bar = tqdm(
-                batches(train_split, bs, max_length=length, min_bucket=cfg.train.min_bucket,
-                        shuffle_seed=[cfg.seed, epoch], drop_last=True),
-                total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.train.epochs}",
-                leave=False, file=sys.stderr, disable=None,
-            )
-            for batch in bar:
-                step = int(state.step)
-                state, out = train_fn(state, batch, jax.random.fold_in(dropout_key, step))
-                window = add_sums(window, out)
-                if (step + 1) % cfg.train.log_every == 0 or step + 1 == epoch * steps_per_epoch:
-                    w = jax.device_get(window)
-                    loss, acc = float(w["loss_sum"] / w["count"]), float(w["correct"] / w["count"])
-                    if not np.isfinite(loss):
-                        raise TrainingError(
-                            f"training loss became {loss} in the {int(w['count']) // bs} steps up "
-                            f"to step {step + 1}; lower optim.lr or optim.ssm_lr, or check the data"
+        with _StopSignals() as stop:
+            for epoch in range(progress.epoch, cfg.train.epochs + 1):
+                t_epoch = time.time()
+                done = step - (epoch - 1) * steps_per_epoch  # batches of this epoch already run
+                bar = tqdm(
+                    batches(train_split, bs, max_length=length, min_bucket=cfg.train.min_bucket,
+                            shuffle_seed=[cfg.seed, epoch], drop_last=True, skip=done),
+                    initial=done, total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.train.epochs}",
+                    leave=False, file=sys.stderr, disable=None,
+                )
+                t_window, steps_in_window = time.time(), 0
+                for batch in bar:
+                    state, out = train_fn(state, batch, jax.random.fold_in(dropout_key, step))
+                    window = add_sums(window, out)
+                    step += 1
+                    steps_in_window += 1
+                    if step % cfg.train.log_every == 0 or step == epoch * steps_per_epoch:
+                        w = jax.device_get(window)
+                        check_finite(w, state.params, step)
+                        loss = float(w["loss_sum"] / w["count"])
+                        acc = float(w["correct"] / w["count"])
+                        seconds = time.time() - t_window
+                        metrics.write(
+                            split="train", epoch=epoch, step=step, loss=loss, accuracy=acc,
+                            lr=float(schedules["default"](step - 1)), time=now(),
+                            step_time_s=seconds / steps_in_window,
+                            examples_per_s=steps_in_window * bs / seconds,
                         )
-                    metrics.write(
-                        split="train", epoch=epoch, step=step + 1, loss=loss, accuracy=acc,
-                        lr=float(schedules["default"](step)), time=time.time() - t_start,
-                    )
-                    bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}")
-                    window = zero_sums()
-            bar.close()
-            train_seconds += time.time() - t_epoch
-            row = {"epoch": epoch, "step": int(state.step)}
-            for split in ("val", "test"):
-                ev = evaluate(eval_fn, state, data.splits[split], cfg, length)
-                metrics.write(split=split, **row, **ev, time=time.time() - t_start)
-                row[f"{split}_accuracy"] = ev["accuracy"]
-            history.append(row)
-            if row["val_accuracy"] > best["val_accuracy"]:
-                best = {"epoch": epoch, "val_accuracy": row["val_accuracy"],
-                        "test_accuracy": row["test_accuracy"]}
-            log(
-                f"epoch {epoch}/{cfg.train.epochs}: val {row['val_accuracy']:.4f} "
-                f"test {row['test_accuracy']:.4f} (best val {best['val_accuracy']:.4f} "
-                f"@ epoch {best['epoch']}) [{time.time() - t_epoch:.1f}s]"
-            )
+                        progress.last_train_loss = loss
+                        left = (total_steps - step) * seconds / steps_in_window
+                        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}",
+                                        run_left=_duration(left))
+                        window, t_window, steps_in_window = zero_sums(), time.time(), 0
+                    if stop.signum is not None:
+                        progress.train_seconds += time.time() - t_epoch
+                        save(epoch)
+                        raise Interrupted(stop.signum, step, workdir)
+                    if every and step % every == 0 and step < epoch * steps_per_epoch:
+                        save(epoch)  # (the epoch's end saves after evaluating)
+                bar.close()
+                progress.train_seconds += time.time() - t_epoch
+                row = {"epoch": epoch, "step": step, "train_loss": progress.last_train_loss}
+                for split in ("val", "test"):
+                    ev = evaluate(eval_fn, state, data.splits[split], cfg, length)
+                    metrics.write(split=split, epoch=epoch, step=step, **ev, time=now())
+                    row[f"{split}_accuracy"] = ev["accuracy"]
+                row["time"] = now()
+                progress.history.append(row)
+                improved = row["val_accuracy"] > progress.best["val_accuracy"]
+                if improved:
+                    progress.best = {"epoch": epoch, "val_accuracy": row["val_accuracy"],
+                                     "test_accuracy": row["test_accuracy"]}
+                save(epoch + 1)
+                if improved:
+                    save(epoch + 1, best=True)
+                best = progress.best
+                stuck = _stuck_at_chance(cfg, spec, progress.history)
+                log(
+                    f"epoch {epoch}/{cfg.train.epochs}: val {row['val_accuracy']:.4f} "
+                    f"test {row['test_accuracy']:.4f} (best val {best['val_accuracy']:.4f} "
+                    f"@ epoch {best['epoch']}) [{time.time() - t_epoch:.1f}s]"
+                    + (f"; WARNING: train loss {row['train_loss']:.4f} is still ln 2 ± 0.01 "
+                       f"after {epoch} epochs: stuck at chance (see README, Path-X)"
+                       if stuck else "")
+                )
+                if stop.signum is not None:
+                    raise Interrupted(stop.signum, step, workdir)
     finally:
         metrics.close()
+        ckpt.close()
 
+    history, best = progress.history, progress.best
     result = {
         "task": cfg.task,
         "variant": cfg.variant,
@@ -236,16 +421,20 @@ def train_and_evaluate(
         "status": "completed",
         "epochs_completed": len(history),
         "epochs_planned": cfg.train.epochs,
-        "steps": int(state.step),
+        "steps": step,
         "best_epoch": best["epoch"],
         "val_accuracy": best["val_accuracy"],
         "test_accuracy": best["test_accuracy"],
         "test_accuracy_last_epoch": history[-1]["test_accuracy"],
         "majority_baseline_test": majority_baseline(data),
         "selection": "test accuracy at the epoch of best validation accuracy",
+        "stuck_at_chance": _stuck_at_chance(cfg, spec, history),
+        "train_loss_by_epoch": [row["train_loss"] for row in history],
         "num_params": num_params,
-        "train_examples_per_second": len(history) * steps_per_epoch * bs / train_seconds,
-        "wall_time_s": time.time() - t_start,
+        "train_examples_per_second": len(history) * steps_per_epoch * bs
+        / progress.train_seconds,
+        "wall_time_s": now(),
+        "resumed_from_step": resumed_from if resuming else None,
         "data": data.source,
         "provenance": provenance,
     }
@@ -255,3 +444,9 @@ def train_and_evaluate(
         f"(majority class {result['majority_baseline_test']:.4f}); records in {workdir}"
     )
     return result
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"

@@ -224,18 +224,20 @@ def batches(
     min_bucket: int = 64,
     shuffle_seed: int | None = None,
     drop_last: bool = False,
+    skip: int = 0,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Yields batches in order, or in a seeded random order when shuffle_seed is set.
 
     With drop_last=False the last partial batch is filled up to batch_size with copies of
     example 0 carrying weight 0, so every batch has the same size and every example counts once.
+    `skip` leaves out the first batches without reading them (a resumed epoch).
     """
     n = len(split)
     order = np.arange(n)
     if shuffle_seed is not None:
         order = np.random.default_rng(shuffle_seed).permutation(n)
     stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
+    for start in range(skip * batch_size, stop, batch_size):
         idx = order[start : start + batch_size]
         real = len(idx)
         idx = np.concatenate([idx, np.full(batch_size - real, order[0])])

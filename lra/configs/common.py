@@ -61,10 +61,13 @@ class OptimConfig:
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     batch_size: int = 50  # training batch; the last incomplete batch of an epoch is dropped
+    grad_accum: int = 1  # micro-batches per step: same gradient, 1/grad_accum the activations
     eval_batch_size: int = 100  # evaluation batch; every val/test example counts exactly once
     epochs: int = 40  # passes over the training split; val and test are evaluated after each
     log_every: int = 50  # steps between training-metric rows in metrics.jsonl
     min_bucket: int = 64  # shortest padded length; batches pad to a power of two above it
+    checkpoint_every: int = 1000  # steps between checkpoints of the latest state (0: epoch ends)
+    chance_epochs: int = 2  # 2 classes: stuck_at_chance if train loss is ln 2 ± 0.01 from here on
 
 
 @dataclasses.dataclass(frozen=True)

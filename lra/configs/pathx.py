@@ -23,7 +23,7 @@ def get_config(variant: str) -> Config:
                               pool="mean"),
             optim=OptimConfig(lr=5e-4, weight_decay=0.05, ssm_lr=5e-4, dt_lr=5e-4,
                               warmup_steps=10_000, total_steps=500_000),
-            train=TrainConfig(batch_size=16, eval_batch_size=32, epochs=50),
+            train=TrainConfig(batch_size=16, eval_batch_size=32, epochs=50, chance_epochs=5),
         )
     if variant == "smoke":
         return smoke_config("pathx", batch_size=4, eval_batch_size=4)
