@@ -93,7 +93,10 @@ def _check(args: argparse.Namespace) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     from lra.configs import get_config
+    from lra.distributed import initialize
     from lra.train import train_and_evaluate
+
+    initialize()  # joins the other processes of a multi-host run (SLURM, TPU, LRA_COORDINATOR)
 
     overrides = list(args.set or [])
     if args.seed is not None:

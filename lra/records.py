@@ -40,14 +40,16 @@ def write_json(path: Path, obj: Any) -> None:
 class MetricsLog:
     """Appends one JSON object per line to metrics.jsonl, flushed per row."""
 
-    def __init__(self, path: Path):
-        self._f = open(path, "a", buffering=1)
+    def __init__(self, path: Path | None):
+        self._f = open(path, "a", buffering=1) if path else None  # None: another process logs
 
     def write(self, **row: Any) -> None:
-        self._f.write(json.dumps(row, sort_keys=True) + "\n")
+        if self._f:
+            self._f.write(json.dumps(row, sort_keys=True) + "\n")
 
     def close(self) -> None:
-        self._f.close()
+        if self._f:
+            self._f.close()
 
 
 def read_metrics(path: Path) -> list[dict]:

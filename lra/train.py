@@ -28,6 +28,7 @@ from lra import records
 from lra.build import create_model, max_length, model_name
 from lra.checkpoint import Checkpoints, Progress
 from lra.configs.common import Config, ConfigError, to_dict
+from lra.distributed import DataParallel
 from lra.optim import group_table, make_optimizer
 from tasks.base import Split, TaskData, batches, num_batches
 
@@ -133,12 +134,14 @@ def eval_step(state: TrainState, batch: dict) -> dict:
     return {"loss_sum": jnp.sum(loss * w), "correct": jnp.sum(correct * w), "count": jnp.sum(w)}
 
 
-def evaluate(eval_fn, state: TrainState, split: Split, cfg: Config, length: int) -> dict:
+def evaluate(eval_fn, state: TrainState, split: Split, cfg: Config, length: int,
+             dp: DataParallel | None = None) -> dict:
     totals = zero_sums()
     for batch in batches(
-        split, cfg.train.eval_batch_size, max_length=length, min_bucket=cfg.train.min_bucket
+        split, cfg.train.eval_batch_size, max_length=length, min_bucket=cfg.train.min_bucket,
+        part=dp.local_part() if dp else (0, 1),
     ):
-        totals = add_sums(totals, eval_fn(state, batch))
+        totals = add_sums(totals, eval_fn(state, dp.put(batch) if dp else batch))
     totals = jax.device_get(totals)
     count = float(totals["count"])
     return {
@@ -287,6 +290,10 @@ def train_and_evaluate(
     if cfg.train.grad_accum < 1 or bs % cfg.train.grad_accum:
         raise ConfigError(f"train.grad_accum={cfg.train.grad_accum} must be >= 1 and divide "
                           f"train.batch_size={bs}")
+    dp = DataParallel()
+    dp.check("train.batch_size / train.grad_accum", bs // cfg.train.grad_accum)
+    dp.check("train.eval_batch_size", cfg.train.eval_batch_size)
+    main_process = jax.process_index() == 0  # the one that writes the run records
     steps_per_epoch = num_batches(len(train_split), bs, drop_last=True)
     if steps_per_epoch == 0:
         raise ConfigError(
@@ -308,14 +315,16 @@ def train_and_evaluate(
     num_params = int(sum(x.size for x in jax.tree.leaves(state.params)))
     progress = Progress()
     if resuming:
-        state, progress = ckpt.restore(state)
-        records.truncate_metrics(workdir / "metrics.jsonl", step=progress.step,
-                                 epochs_done=len(progress.history))
+        state, progress = ckpt.restore(dp.state(state))
+        if main_process:
+            records.truncate_metrics(workdir / "metrics.jsonl", step=progress.step,
+                                     epochs_done=len(progress.history))
         log(f"resuming {workdir} from its checkpoint at step {progress.step} "
             f"(epoch {progress.epoch})")
-    else:
+    elif main_process:
         records.write_json(workdir / "config.json", {**to_dict(cfg), "data_dir": str(data_dir)})
         records.write_json(workdir / "param_groups.json", group_table(state.params, labels))
+    state = dp.state(state)
     log(
         f"{cfg.task}/{cfg.variant}: {model_name(cfg)}, {num_params:,} parameters, "
         f"{len(train_split):,} train examples, {steps_per_epoch} steps/epoch, "
@@ -323,9 +332,9 @@ def train_and_evaluate(
     )
 
     train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
-                       donate_argnums=0)
-    eval_fn = jax.jit(eval_step)
-    metrics = records.MetricsLog(workdir / "metrics.jsonl")
+                       donate_argnums=0, out_shardings=(dp.replicated, dp.replicated))
+    eval_fn = jax.jit(eval_step, out_shardings=dp.replicated)
+    metrics = records.MetricsLog(workdir / "metrics.jsonl" if main_process else None)
     window = {**zero_sums(), **progress.window}
     step = resumed_from = progress.step
     time_offset = progress.seconds  # wall time of the run's earlier sessions
@@ -347,13 +356,15 @@ def train_and_evaluate(
                 done = step - (epoch - 1) * steps_per_epoch  # batches of this epoch already run
                 bar = tqdm(
                     batches(train_split, bs, max_length=length, min_bucket=cfg.train.min_bucket,
-                            shuffle_seed=[cfg.seed, epoch], drop_last=True, skip=done),
+                            shuffle_seed=[cfg.seed, epoch], drop_last=True, skip=done,
+                            part=dp.local_part()),
                     initial=done, total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.train.epochs}",
                     leave=False, file=sys.stderr, disable=None,
                 )
                 t_window, steps_in_window = time.time(), 0
                 for batch in bar:
-                    state, out = train_fn(state, batch, jax.random.fold_in(dropout_key, step))
+                    state, out = train_fn(state, dp.put(batch),
+                                          jax.random.fold_in(dropout_key, step))
                     window = add_sums(window, out)
                     step += 1
                     steps_in_window += 1
@@ -384,7 +395,7 @@ def train_and_evaluate(
                 progress.train_seconds += time.time() - t_epoch
                 row = {"epoch": epoch, "step": step, "train_loss": progress.last_train_loss}
                 for split in ("val", "test"):
-                    ev = evaluate(eval_fn, state, data.splits[split], cfg, length)
+                    ev = evaluate(eval_fn, state, data.splits[split], cfg, length, dp)
                     metrics.write(split=split, epoch=epoch, step=step, **ev, time=now())
                     row[f"{split}_accuracy"] = ev["accuracy"]
                 row["time"] = now()
@@ -438,7 +449,8 @@ def train_and_evaluate(
         "data": data.source,
         "provenance": provenance,
     }
-    records.write_json(workdir / "result.json", result)
+    if main_process:
+        records.write_json(workdir / "result.json", result)
     log(
         f"test accuracy {result['test_accuracy']:.4f} at best val epoch {result['best_epoch']} "
         f"(majority class {result['majority_baseline_test']:.4f}); records in {workdir}"

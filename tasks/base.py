@@ -225,13 +225,18 @@ def batches(
     shuffle_seed: int | None = None,
     drop_last: bool = False,
     skip: int = 0,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[dict[str, np.ndarray]]:
     """Yields batches in order, or in a seeded random order when shuffle_seed is set.
 
     With drop_last=False the last partial batch is filled up to batch_size with copies of
     example 0 carrying weight 0, so every batch has the same size and every example counts once.
-    `skip` leaves out the first batches without reading them (a resumed epoch).
+    `skip` leaves out the first batches without reading them (a resumed epoch). part=(p, P)
+    yields only rows [p·B/P, (p+1)·B/P) of each batch (process p of P reads its share), padded
+    to the whole batch's length bucket so that every process's share has one shape.
     """
+    p, parts = part
+    lo, hi = p * batch_size // parts, (p + 1) * batch_size // parts
     n = len(split)
     order = np.arange(n)
     if shuffle_seed is not None:
@@ -241,8 +246,11 @@ def batches(
         idx = order[start : start + batch_size]
         real = len(idx)
         idx = np.concatenate([idx, np.full(batch_size - real, order[0])])
-        batch = split.gather(idx, min_bucket, max_length)
-        batch["weights"] = (np.arange(batch_size) < real).astype(np.float32)
+        L = max_length
+        if hasattr(split, "lengths"):  # token tasks: the global batch's bucket
+            L = bucket_length(int(split.lengths[idx].max()), min_bucket, max_length)
+        batch = split.gather(idx[lo:hi], L, L)
+        batch["weights"] = (np.arange(batch_size) < real).astype(np.float32)[lo:hi]
         yield batch
 
 

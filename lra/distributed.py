@@ -1,0 +1,71 @@
+"""Devices and hosts, with JAX's own engine: one Mesh over every device, the batch split on its
+`data` axis, the train state replicated. XLA's SPMD partitioner inserts the gradient all-reduce
+(and BatchNorm's cross-device statistics), so N devices compute the one-device step.
+
+Several processes (hosts) join through jax.distributed.initialize:
+- LRA_COORDINATOR=host:port LRA_NUM_PROCESSES=N LRA_PROCESS_ID=i   explicit, any cluster;
+- under SLURM (srun, more than one task) or on a multi-host TPU slice, JAX finds the
+  coordinator itself.
+Each process then reads only its share of every global batch (`local_part`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from lra.configs.common import ConfigError
+
+
+def initialize() -> bool:
+    """Joins the other processes of a multi-process run; False when running alone."""
+    if os.environ.get("LRA_COORDINATOR"):
+        try:
+            jax.distributed.initialize(
+                coordinator_address=os.environ["LRA_COORDINATOR"],
+                num_processes=int(os.environ["LRA_NUM_PROCESSES"]),
+                process_id=int(os.environ["LRA_PROCESS_ID"]),
+            )
+        except KeyError as e:
+            raise ConfigError(f"LRA_COORDINATOR is set but {e.args[0]} is not; set "
+                              "LRA_NUM_PROCESSES and LRA_PROCESS_ID too") from None
+        return True
+    if int(os.environ.get("SLURM_NTASKS", "1")) > 1 or os.environ.get("TPU_WORKER_HOSTNAMES",
+                                                                         "").count(","):
+        jax.distributed.initialize()  # SLURM / TPU pod: JAX reads the cluster's environment
+        return True
+    return False
+
+
+class DataParallel:
+    """The mesh, and placing a run's state and batches on it."""
+
+    def __init__(self, devices=None):
+        devices = np.array(devices if devices is not None else jax.devices())
+        self.mesh = Mesh(devices, ("data",))
+        self.n_devices = devices.size
+        self.batch = NamedSharding(self.mesh, PartitionSpec("data"))
+        self.replicated = NamedSharding(self.mesh, PartitionSpec())
+        self.process, self.n_processes = jax.process_index(), jax.process_count()
+
+    def check(self, name: str, size: int) -> None:
+        """A global batch must split evenly over the devices."""
+        if size % self.n_devices:
+            raise ConfigError(f"{name}={size} does not divide across {self.n_devices} devices; "
+                              f"use a multiple of {self.n_devices}")
+
+    def local_part(self) -> tuple[int, int]:
+        """(this process, processes): which share of each global batch this host reads."""
+        return self.process, self.n_processes
+
+    def state(self, state):
+        return jax.device_put(state, self.replicated)
+
+    def put(self, batch: dict) -> dict:
+        """This process's rows of a global batch (B/processes, ...) -> global sharded arrays."""
+        if self.n_processes == 1:
+            return jax.device_put(batch, self.batch)
+        return {k: jax.make_array_from_process_local_data(self.batch, v) for k, v in batch.items()}

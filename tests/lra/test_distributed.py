@@ -1,0 +1,96 @@
+"""Data parallelism: 4 (fake) CPU devices train like 1; batches split evenly over processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lra.cli import main
+from lra.configs.common import ConfigError
+from lra.distributed import DataParallel
+from lra.records import read_metrics
+from tasks.base import TokenSplit, batches
+from tasks.generators import listops as gen
+
+REPO = Path(__file__).resolve().parents[2]
+ARGS = ["train", "--task", "listops", "--config", "smoke", "--set", "train.epochs=1",
+        "--set", "train.batch_size=8", "--set", "train.eval_batch_size=40",
+        "--set", "train.log_every=2"]
+
+
+def test_four_devices_train_like_one(tmp_path, capsys):
+    gen.generate(tmp_path / "data", train=96, val=40, test=40, min_length=5, max_length=40,
+                 max_depth=4, seed=0)
+    args = [*ARGS, "--data-dir", str(tmp_path / "data")]
+    assert main([*args, "--workdir", str(tmp_path / "one")]) == 0
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+           "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-m", "lra", *args, "--workdir", str(tmp_path / "four")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    four = json.loads((tmp_path / "four" / "result.json").read_text())
+    one = json.loads((tmp_path / "one" / "result.json").read_text())
+    assert four["provenance"]["device"]["count"] == 4 and one["provenance"]["device"]["count"] == 1
+    a = read_metrics(tmp_path / "one" / "metrics.jsonl")
+    b = read_metrics(tmp_path / "four" / "metrics.jsonl")
+    assert [(r["split"], r["step"]) for r in a] == [(r["split"], r["step"]) for r in b]
+    np.testing.assert_allclose([r["loss"] for r in b], [r["loss"] for r in a], rtol=2e-4)
+    np.testing.assert_allclose([r["accuracy"] for r in b], [r["accuracy"] for r in a], atol=0.051)
+
+
+def test_a_batch_must_divide_over_the_devices():
+    dp = DataParallel()
+    dp.n_devices = 4  # as on a 4-device host
+    dp.check("train.batch_size", 8)
+    with pytest.raises(ConfigError, match="train.batch_size=6 does not divide across 4 devices"):
+        dp.check("train.batch_size", 6)
+
+
+def test_each_process_reads_its_share_with_one_shape():
+    lengths = np.array([3, 9, 70, 5, 2, 8, 4, 6])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    split = TokenSplit(tokens=np.arange(offsets[-1]) % 7 + 1, offsets=offsets,
+                       targets=np.arange(8, dtype=np.int32))
+    whole = list(batches(split, 4, max_length=128, min_bucket=4, shuffle_seed=1))
+    parts = [list(batches(split, 4, max_length=128, min_bucket=4, shuffle_seed=1, part=(p, 2)))
+             for p in range(2)]
+    for k, batch in enumerate(whole):
+        for key in batch:
+            np.testing.assert_array_equal(
+                np.concatenate([parts[0][k][key], parts[1][k][key]]), batch[key])
+        assert parts[0][k]["inputs"].shape == parts[1][k]["inputs"].shape  # one bucket
+
+
+def test_two_processes_on_localhost_train_like_one(tmp_path):
+    """jax.distributed over two CPU processes (gloo collectives): each reads half of each batch;
+    process 0 writes the records, which equal a one-process run's."""
+    import socket
+
+    gen.generate(tmp_path / "data", train=48, val=40, test=40, min_length=5, max_length=40,
+                 max_depth=4, seed=1)
+    args = [*ARGS, "--data-dir", str(tmp_path / "data")]
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for i in range(2):
+        env = {**os.environ, "JAX_PLATFORMS": "cpu", "LRA_COORDINATOR": f"localhost:{port}",
+               "LRA_NUM_PROCESSES": "2", "LRA_PROCESS_ID": str(i),
+               "LRA_CACHE_DIR": str(tmp_path / f"cache{i}")}
+        procs.append(subprocess.Popen([sys.executable, "-m", "lra", *args, "--workdir",
+                                       str(tmp_path / "two")], cwd=REPO, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][-1500:] + outs[1][-1500:]
+    assert main([*args, "--workdir", str(tmp_path / "one")]) == 0
+    two = json.loads((tmp_path / "two" / "result.json").read_text())
+    assert two["provenance"]["device"] == {"count": 2, "kind": "cpu", "platform": "cpu",
+                                           "processes": 2}
+    a = read_metrics(tmp_path / "one" / "metrics.jsonl")
+    b = read_metrics(tmp_path / "two" / "metrics.jsonl")
+    assert len(a) == len(b)  # one writer, no duplicate rows
+    np.testing.assert_allclose([r["loss"] for r in b], [r["loss"] for r in a], rtol=2e-4)
