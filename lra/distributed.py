@@ -4,8 +4,8 @@
 
 Several processes (hosts) join through jax.distributed.initialize:
 - LRA_COORDINATOR=host:port LRA_NUM_PROCESSES=N LRA_PROCESS_ID=i   explicit, any cluster;
-- under SLURM (srun, more than one task) or on a multi-host TPU slice, JAX finds the
-  coordinator itself.
+- under SLURM (srun, more than one task), on a multi-host TPU slice, or wherever
+  LRA_DISTRIBUTED=1 is set, JAX finds the coordinator in the cluster's environment itself.
 Each process then reads only its share of every global batch (`local_part`).
 """
 
@@ -33,8 +33,8 @@ def initialize() -> bool:
             raise ConfigError(f"LRA_COORDINATOR is set but {e.args[0]} is not; set "
                               "LRA_NUM_PROCESSES and LRA_PROCESS_ID too") from None
         return True
-    if int(os.environ.get("SLURM_NTASKS", "1")) > 1 or os.environ.get("TPU_WORKER_HOSTNAMES",
-                                                                         "").count(","):
+    if (os.environ.get("LRA_DISTRIBUTED") == "1" or int(os.environ.get("SLURM_NTASKS", "1")) > 1
+            or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")):
         jax.distributed.initialize()  # SLURM / TPU pod: JAX reads the cluster's environment
         return True
     return False
@@ -61,8 +61,23 @@ class DataParallel:
         """(this process, processes): which share of each global batch this host reads."""
         return self.process, self.n_processes
 
-    def state(self, state):
-        return jax.device_put(state, self.replicated)
+    def state(self, state, shard: bool = False):
+        """Places the train state: replicated, or with shard=True each array split on its
+        largest axis that divides by the device count (parameters and optimiser moments; FSDP
+        style: each device holds 1/N, XLA gathers them where a step needs them)."""
+        if not shard:
+            return jax.device_put(state, self.replicated)
+        return jax.tree.map(lambda x: jax.device_put(x, self._split(x)), state)
+
+    def _split(self, x) -> NamedSharding:
+        shape = getattr(x, "shape", ())
+        axes = [a for a in sorted(range(len(shape)), key=lambda a: -shape[a])
+                if shape[a] % self.n_devices == 0 and shape[a] >= self.n_devices]
+        if not axes or self.n_devices == 1:
+            return self.replicated
+        spec = [None] * len(shape)
+        spec[axes[0]] = "data"
+        return NamedSharding(self.mesh, PartitionSpec(*spec))
 
     def put(self, batch: dict) -> dict:
         """This process's rows of a global batch (B/processes, ...) -> global sharded arrays."""

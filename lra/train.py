@@ -315,7 +315,7 @@ def train_and_evaluate(
     num_params = int(sum(x.size for x in jax.tree.leaves(state.params)))
     progress = Progress()
     if resuming:
-        state, progress = ckpt.restore(dp.state(state))
+        state, progress = ckpt.restore(dp.state(state, cfg.train.shard_params))
         if main_process:
             records.truncate_metrics(workdir / "metrics.jsonl", step=progress.step,
                                      epochs_done=len(progress.history))
@@ -324,7 +324,8 @@ def train_and_evaluate(
     elif main_process:
         records.write_json(workdir / "config.json", {**to_dict(cfg), "data_dir": str(data_dir)})
         records.write_json(workdir / "param_groups.json", group_table(state.params, labels))
-    state = dp.state(state)
+    state = dp.state(state, cfg.train.shard_params)
+    state_sharding = jax.tree.map(lambda x: x.sharding, state)
     log(
         f"{cfg.task}/{cfg.variant}: {model_name(cfg)}, {num_params:,} parameters, "
         f"{len(train_split):,} train examples, {steps_per_epoch} steps/epoch, "
@@ -332,7 +333,7 @@ def train_and_evaluate(
     )
 
     train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
-                       donate_argnums=0, out_shardings=(dp.replicated, dp.replicated))
+                       donate_argnums=0, out_shardings=(state_sharding, dp.replicated))
     eval_fn = jax.jit(eval_step, out_shardings=dp.replicated)
     metrics = records.MetricsLog(workdir / "metrics.jsonl" if main_process else None)
     window = {**zero_sums(), **progress.window}

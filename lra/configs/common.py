@@ -62,6 +62,7 @@ class OptimConfig:
 class TrainConfig:
     batch_size: int = 50  # training batch; the last incomplete batch of an epoch is dropped
     grad_accum: int = 1  # micro-batches per step: same gradient, 1/grad_accum the activations
+    shard_params: bool = False  # split parameters and optimiser state over devices (else copies)
     eval_batch_size: int = 100  # evaluation batch; every val/test example counts exactly once
     epochs: int = 40  # passes over the training split; val and test are evaluated after each
     log_every: int = 50  # steps between training-metric rows in metrics.jsonl

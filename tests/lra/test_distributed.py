@@ -29,17 +29,24 @@ def test_four_devices_train_like_one(tmp_path, capsys):
     assert main([*args, "--workdir", str(tmp_path / "one")]) == 0
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
            "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-m", "lra", *args, "--workdir", str(tmp_path / "four")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    runs = {"four": [], "four-sharded": ["--set", "train.shard_params=true"]}
+    script = "import sys; from lra.cli import main; sys.exit(" + " or ".join(
+        f"main({[*args, '--workdir', str(tmp_path / name), *extra]!r})"
+        for name, extra in runs.items()) + ")"
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    four = json.loads((tmp_path / "four" / "result.json").read_text())
     one = json.loads((tmp_path / "one" / "result.json").read_text())
-    assert four["provenance"]["device"]["count"] == 4 and one["provenance"]["device"]["count"] == 1
     a = read_metrics(tmp_path / "one" / "metrics.jsonl")
-    b = read_metrics(tmp_path / "four" / "metrics.jsonl")
-    assert [(r["split"], r["step"]) for r in a] == [(r["split"], r["step"]) for r in b]
-    np.testing.assert_allclose([r["loss"] for r in b], [r["loss"] for r in a], rtol=2e-4)
-    np.testing.assert_allclose([r["accuracy"] for r in b], [r["accuracy"] for r in a], atol=0.051)
+    assert one["provenance"]["device"]["count"] == 1
+    for name in runs:
+        four = json.loads((tmp_path / name / "result.json").read_text())
+        assert four["provenance"]["device"]["count"] == 4
+        b = read_metrics(tmp_path / name / "metrics.jsonl")
+        assert [(r["split"], r["step"]) for r in a] == [(r["split"], r["step"]) for r in b]
+        np.testing.assert_allclose([r["loss"] for r in b], [r["loss"] for r in a], rtol=2e-4)
+        np.testing.assert_allclose([r["accuracy"] for r in b], [r["accuracy"] for r in a],
+                                   atol=0.051)
 
 
 def test_a_batch_must_divide_over_the_devices():
