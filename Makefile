@@ -11,7 +11,7 @@ CONFIG ?= full
 GEN ?= data/generated
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock test lint data demo listops listops-smoke table bench clean
+.PHONY: help install lock test lint data demo demo-pathfinder listops listops-smoke table bench clean
 
 help:  ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -47,6 +47,15 @@ demo:  ## No data, no network: generate small ListOps, train on the CPU, print t
 	  --workdir $(RUNS)/demo/listops --seed 0
 	$(LRA) report --runs $(RUNS)/demo --out $(RUNS)/demo
 	@echo "demo records: $(RUNS)/demo/listops   table: $(RUNS)/demo/lra_table.md"
+
+demo-pathfinder:  ## No data, no network: generate 20k easy Pathfinder-32 images, train S4D on the CPU (~25 min on 2 cores).
+	rm -rf $(RUNS)/demo-pathfinder
+	$(LRA) data generate --task pathfinder --resolution 32 --difficulty curv_baseline --n 20000 \
+	  --seed 0 --out $(RUNS)/demo-pathfinder/data
+	$(LRA) train --task pathfinder --config demo --data-dir $(RUNS)/demo-pathfinder/data \
+	  --workdir $(RUNS)/demo-pathfinder/run --seed 0
+	$(LRA) report --runs $(RUNS)/demo-pathfinder --out $(RUNS)/demo-pathfinder
+	@echo "records: $(RUNS)/demo-pathfinder/run   table: $(RUNS)/demo-pathfinder/lra_table.md"
 
 listops:  ## The S4D paper's ListOps run (CONFIG=full|smoke, DATA=..., SEEDS="...").
 	@for s in $(SEEDS); do \

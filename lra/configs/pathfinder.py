@@ -7,6 +7,9 @@ full: the S4D paper's run, state-spaces/s4 tag v3.0.0
   over 500k steps with 2.5k warmup; Δ in [1e-3, 0.1]; seed 2222. Paper accuracy (S4D-Inv): 93.78.
   COMMAND: python -m lra train --task pathfinder --config full --data-dir DATA --workdir runs/pf
 smoke: a tiny model for a few seconds on a CPU (tests).
+demo: what `make demo-pathfinder` trains on a CPU: 20,000 generated Pathfinder-32 images of the
+  easiest difficulty (curv_baseline; 16,000 for training), a 4-layer H=64 S4D-Inv, pre-norm,
+  batch 32, AdamW lr 0.004, 4 epochs (about 25 minutes on 2 cores).
 """
 
 from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
@@ -26,4 +29,13 @@ def get_config(variant: str) -> Config:
         )
     if variant == "smoke":
         return smoke_config("pathfinder")
+    if variant == "demo":
+        return Config(
+            task="pathfinder",
+            variant="demo",
+            difficulty="curv_baseline",
+            model=ModelConfig(d_model=64, n_layers=4, d_state=64, prenorm=True),
+            optim=OptimConfig(lr=0.004, weight_decay=0.03, warmup_steps=100),
+            train=TrainConfig(batch_size=32, eval_batch_size=200, epochs=4, log_every=25),
+        )
     raise KeyError(variant)
