@@ -8,7 +8,7 @@
                           [--resolution R --difficulty D --n N]
   python -m lra data check --task TASK --data-dir DIR [--strict]
   python -m lra train --task TASK --config smoke|demo|full --data-dir DIR --workdir DIR
-                      [--seed S] [--set key=value ...]
+                      [--seed S] [--set key=value ...] [--resume]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--pathx] [--out FILE]
 """
@@ -102,7 +102,7 @@ def _train(args: argparse.Namespace) -> None:
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     cfg = get_config(args.task, args.config, overrides)
-    train_and_evaluate(cfg, args.workdir, args.data_dir)
+    train_and_evaluate(cfg, args.workdir, args.data_dir, resume=args.resume)
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -185,6 +185,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", required=True, help="folder holding the release's folders")
     t.add_argument("--workdir", required=True, help="new folder for this run's records")
     t.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --workdir from its checkpoint (a workdir holding "
+                        "one is resumed anyway; this makes its absence an error)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key, e.g. --set train.epochs=3 (repeatable)")
     t.set_defaults(func=_train)

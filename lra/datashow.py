@@ -64,7 +64,7 @@ def show(task: str, out: str | Path, *, data_dir: str | None = None, resolution:
         x = gap + (k % cols) * (side + gap)
         y = gap + (k // cols) * (side + CAPTION + gap)
         sheet.paste(Image.fromarray(img).resize((side, side), Image.NEAREST), (x, y))
-        pen.text((x + 2, y + side + 1), "1: connected" if label else "0: not connected", fill=255)
+        pen.text((x + 2, y + side + 1), "1: connected" if label else "0: separate", fill=255)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)

@@ -271,17 +271,22 @@ def _stuck_at_chance(cfg: Config, spec, history: list[dict]) -> bool | None:
 
 
 def train_and_evaluate(
-    cfg: Config, workdir: str | Path, data_dir: str | Path, *, log=print
+    cfg: Config, workdir: str | Path, data_dir: str | Path, *, log=print, resume: bool = False
 ) -> dict[str, Any]:
     """Trains cfg on the task's data and writes config.json, metrics.jsonl and result.json.
 
     A workdir holding this run's checkpoint resumes it; the result is the uninterrupted run's.
+    resume=True insists on that (an error if there is no checkpoint to resume from).
     """
     t_session = time.time()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpoints(workdir)
     resuming = _check_workdir(cfg, workdir, ckpt)
+    if resume and not resuming:
+        ckpt.close()
+        raise TrainingError(f"--resume: {workdir} holds no checkpoint to resume from; leave out "
+                            "--resume to start the run there.")
     data = load_task(cfg, str(data_dir))
     spec = data.spec
     length = max_length(cfg, spec)

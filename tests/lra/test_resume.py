@@ -68,7 +68,8 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
     assert "stopped by SIGTERM at step 7" in err and "Run the same command again" in err
     assert Checkpoints(tmp_path / "cut").latest_step() == 7
     assert not (tmp_path / "cut" / "result.json").exists()
-    assert train(tmp_path / "cut") == 0  # resumes
+    assert main(["train", "--task", "listops", "--config", "smoke", "--data-dir",
+                 str(listops_data), "--workdir", str(tmp_path / "cut"), *ARGS, "--resume"]) == 0
 
     whole = read_metrics(tmp_path / "whole" / "metrics.jsonl")
     cut = read_metrics(tmp_path / "cut" / "metrics.jsonl")
@@ -84,7 +85,11 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
     # logged one (LRA's reload bug, user-needs §4).
     assert (tmp_path / "cut" / "best").is_dir()
 
-    # A finished run is never touched; a checkpoint of another config is not resumed.
+    # --resume needs a checkpoint; a finished run is never touched; a checkpoint of another
+    # config is not resumed.
+    code = main(["train", "--task", "listops", "--config", "smoke", "--data-dir",
+                 str(listops_data), "--workdir", str(tmp_path / "empty"), *ARGS, "--resume"])
+    assert code == 2 and "holds no checkpoint to resume from" in capsys.readouterr().err
     assert train(tmp_path / "whole") == 2
     assert "holds a finished run" in capsys.readouterr().err
     with monkeypatch.context() as m:
