@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,12 +27,9 @@ from lra.build import create_model, max_length, model_name
 from lra.checkpoint import Checkpoints, Progress
 from lra.configs.common import Config, ConfigError, to_dict
 from lra.distributed import DataParallel
+from lra.faults import Interrupted, StopSignals, TrainingError, check_finite, stuck_at_chance
 from lra.optim import group_table, make_optimizer
 from tasks.base import Split, TaskData, batches, num_batches
-
-
-class TrainingError(Exception):
-    """The run cannot go on (non-finite loss, a workdir holding another run, ...)."""
 
 
 class TrainState(train_state.TrainState):
@@ -180,66 +175,6 @@ def load_task(cfg: Config, data_dir: str) -> TaskData:
     return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC), **options)
 
 
-class Interrupted(Exception):
-    """SIGTERM or SIGINT stopped the run after checkpointing it; the same command resumes it."""
-
-    def __init__(self, signum: int, step: int, workdir: Path):
-        self.exit_code = 128 + signum  # the shell's convention for "ended by this signal"
-        super().__init__(
-            f"stopped by {signal.Signals(signum).name} at step {step}; the state is saved in "
-            f"{workdir}/checkpoints. Run the same command again to resume."
-        )
-
-
-class _StopSignals:
-    """Turns SIGTERM and SIGINT into a flag the training loop reads after each step.
-
-    A second SIGINT (Ctrl-C twice) interrupts at once. Handlers can only be installed from the
-    main thread; elsewhere the signals keep their usual effect.
-    """
-
-    def __enter__(self):
-        self.signum, self._old = None, {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signum == signal.SIGINT and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
-def _param_names(params) -> list[str]:
-    return ["/".join(str(getattr(k, "key", k)) for k in path)
-            for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
-
-
-def check_finite(window: dict, params, last_step: int) -> None:
-    """Raises TrainingError naming the first non-finite step and parameters of a window."""
-    if "bad_steps" not in window or float(window["bad_steps"]) == 0:
-        return
-    names = _param_names(params)
-    bad = [n for n, flag in zip(names, np.asarray(window["bad_grads"]), strict=True) if flag > 0]
-    values = [n for n, leaf in zip(names, jax.tree.leaves(params), strict=True)
-              if not np.isfinite(np.asarray(leaf)).all()]
-    step = int(window["first_bad"]) + 1
-    grads = (f"gradients not finite for {len(bad)} of {len(names)} parameters, first {bad[0]}"
-             if bad else "gradients finite")
-    raise TrainingError(
-        f"non-finite loss or gradients at step {step} ({int(window['bad_steps'])} bad steps up to "
-        f"step {last_step}): {grads}"
-        + (f"; parameter values already not finite: {', '.join(values[:3])}" if values else "")
-        + ". Those steps were skipped and nothing was saved after them: the last checkpoint is "
-        "the last good state. Lower optim.lr or optim.ssm_lr, or check the data."
-    )
-
-
 def _check_workdir(cfg: Config, workdir: Path, ckpt: Checkpoints) -> bool:
     """True if workdir holds this run's checkpoint (resume); raises if it holds anything else."""
     if (workdir / "result.json").exists():
@@ -260,14 +195,6 @@ def _check_workdir(cfg: Config, workdir: Path, ckpt: Checkpoints) -> bool:
                             "(metrics.jsonl); nothing was changed. Pass a new --workdir, or "
                             "delete that folder to start over.")
     return False
-
-
-def _stuck_at_chance(cfg: Config, spec, history: list[dict]) -> bool | None:
-    """Binary task, train loss within 0.01 of ln 2 at every epoch end from the budget on."""
-    budget = cfg.train.chance_epochs
-    if spec.num_classes != 2 or budget <= 0 or len(history) < budget:
-        return None
-    return all(abs(row["train_loss"] - np.log(2)) < 0.01 for row in history[budget - 1 :])
 
 
 def train_and_evaluate(
@@ -356,7 +283,7 @@ def train_and_evaluate(
         ckpt.save(state, progress, best=best)
 
     try:
-        with _StopSignals() as stop:
+        with StopSignals() as stop:
             for epoch in range(progress.epoch, cfg.train.epochs + 1):
                 t_epoch = time.time()
                 done = step - (epoch - 1) * steps_per_epoch  # batches of this epoch already run
@@ -387,7 +314,8 @@ def train_and_evaluate(
                             examples_per_s=steps_in_window * bs / seconds,
                         )
                         progress.last_train_loss = loss
-                        left = (total_steps - step) * seconds / steps_in_window
+                        left = (cfg.train.epochs * steps_per_epoch - step) * seconds \
+                            / steps_in_window
                         bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}",
                                         run_left=_duration(left))
                         window, t_window, steps_in_window = zero_sums(), time.time(), 0
@@ -414,7 +342,7 @@ def train_and_evaluate(
                 if improved:
                     save(epoch + 1, best=True)
                 best = progress.best
-                stuck = _stuck_at_chance(cfg, spec, progress.history)
+                stuck = stuck_at_chance(cfg, spec, progress.history)
                 log(
                     f"epoch {epoch}/{cfg.train.epochs}: val {row['val_accuracy']:.4f} "
                     f"test {row['test_accuracy']:.4f} (best val {best['val_accuracy']:.4f} "
@@ -445,7 +373,7 @@ def train_and_evaluate(
         "test_accuracy_last_epoch": history[-1]["test_accuracy"],
         "majority_baseline_test": majority_baseline(data),
         "selection": "test accuracy at the epoch of best validation accuracy",
-        "stuck_at_chance": _stuck_at_chance(cfg, spec, history),
+        "stuck_at_chance": stuck_at_chance(cfg, spec, history),
         "train_loss_by_epoch": [row["train_loss"] for row in history],
         "num_params": num_params,
         "train_examples_per_second": len(history) * steps_per_epoch * bs

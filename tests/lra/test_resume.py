@@ -173,7 +173,7 @@ def test_a_nan_parameter_is_named_and_the_step_skipped(listops_data, tmp_path):
 def test_stuck_at_chance_flag():
     from types import SimpleNamespace
 
-    from lra.train import _stuck_at_chance
+    from lra.faults import stuck_at_chance as _stuck_at_chance
 
     cfg = get_config("pathfinder", "smoke", ["train.chance_epochs=2"])
     binary, ten = SimpleNamespace(num_classes=2), SimpleNamespace(num_classes=10)

@@ -1,0 +1,85 @@
+"""What can go wrong in a long run, and how the trainer reports it: stop signals, non-finite
+steps named by parameter, and binary runs stuck at chance (user-needs §1)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from lra.configs.common import Config
+
+
+class TrainingError(Exception):
+    """The run cannot go on (non-finite loss, a workdir holding another run, ...)."""
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT stopped the run after checkpointing it; the same command resumes it."""
+
+    def __init__(self, signum: int, step: int, workdir: Path):
+        self.exit_code = 128 + signum  # the shell's convention for "ended by this signal"
+        super().__init__(
+            f"stopped by {signal.Signals(signum).name} at step {step}; the state is saved in "
+            f"{workdir}/checkpoints. Run the same command again to resume."
+        )
+
+
+class StopSignals:
+    """Turns SIGTERM and SIGINT into a flag the training loop reads after each step.
+
+    A second SIGINT (Ctrl-C twice) interrupts at once. Handlers can only be installed from the
+    main thread; elsewhere the signals keep their usual effect.
+    """
+
+    def __enter__(self):
+        self.signum, self._old = None, {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _param_names(params) -> list[str]:
+    return ["/".join(str(getattr(k, "key", k)) for k in path)
+            for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
+
+
+def check_finite(window: dict, params, last_step: int) -> None:
+    """Raises TrainingError naming the first non-finite step and parameters of a window."""
+    if "bad_steps" not in window or float(window["bad_steps"]) == 0:
+        return
+    names = _param_names(params)
+    bad = [n for n, flag in zip(names, np.asarray(window["bad_grads"]), strict=True) if flag > 0]
+    values = [n for n, leaf in zip(names, jax.tree.leaves(params), strict=True)
+              if not np.isfinite(np.asarray(leaf)).all()]
+    step = int(window["first_bad"]) + 1
+    grads = (f"gradients not finite for {len(bad)} of {len(names)} parameters, first {bad[0]}"
+             if bad else "gradients finite")
+    raise TrainingError(
+        f"non-finite loss or gradients at step {step} ({int(window['bad_steps'])} bad steps up to "
+        f"step {last_step}): {grads}"
+        + (f"; parameter values already not finite: {', '.join(values[:3])}" if values else "")
+        + ". Those steps were skipped and nothing was saved after them: the last checkpoint is "
+        "the last good state. Lower optim.lr or optim.ssm_lr, or check the data."
+    )
+
+
+def stuck_at_chance(cfg: Config, spec, history: list[dict]) -> bool | None:
+    """Binary task, train loss within 0.01 of ln 2 at every epoch end from the budget on."""
+    budget = cfg.train.chance_epochs
+    if spec.num_classes != 2 or budget <= 0 or len(history) < budget:
+        return None
+    return all(abs(row["train_loss"] - np.log(2)) < 0.01 for row in history[budget - 1 :])
