@@ -41,6 +41,18 @@ def test_table_groups_seeds_and_labels_scale(tmp_path):
     assert paper_rows[paper_rows.Model == "S4D-Lin"].iloc[0]["Path-X"] == "✗"
 
 
+def test_an_easier_pathfinder_difficulty_is_named(tmp_path):
+    write_record(tmp_path, "easy", "pathfinder", 0, 0.7, variant="demo", kind="generated",
+                 data={"kind": "generated", "difficulty": "curv_baseline"})
+    write_record(tmp_path, "hard", "pathfinder", 0, 0.9, kind="generated",
+                 data={"kind": "generated", "difficulty": "curv_contour_length_14"})
+    table = build_table(load_results(tmp_path)).set_index("Source")
+    assert table.loc["ours: demo config, generated curv_baseline data, 40/40 epochs",
+                     "Pathfinder"] == "70.00 (n=1)"
+    assert table.loc["ours: full config, generated data, 40/40 epochs", "Pathfinder"] == \
+        "90.00 (n=1)"
+
+
 def test_all_six_tasks_give_an_average_and_failures_count_as_50(tmp_path):
     for task in paper.TASKS:
         write_record(tmp_path, task, task, 0, 0.9, stuck_at_chance=(task == "pathx"))
