@@ -242,13 +242,14 @@ def batches(
     if shuffle_seed is not None:
         order = np.random.default_rng(shuffle_seed).permutation(n)
     stop = n - n % batch_size if drop_last else n
+    lengths = getattr(split, "lengths", None)  # token tasks; computed once, not per batch
     for start in range(skip * batch_size, stop, batch_size):
         idx = order[start : start + batch_size]
         real = len(idx)
         idx = np.concatenate([idx, np.full(batch_size - real, order[0])])
         L = max_length
-        if hasattr(split, "lengths"):  # token tasks: the global batch's bucket
-            L = bucket_length(int(split.lengths[idx].max()), min_bucket, max_length)
+        if lengths is not None:  # token tasks: the global batch's bucket
+            L = bucket_length(int(lengths[idx].max()), min_bucket, max_length)
         batch = split.gather(idx[lo:hi], L, L)
         batch["weights"] = (np.arange(batch_size) < real).astype(np.float32)[lo:hi]
         yield batch
