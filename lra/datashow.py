@@ -10,22 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.base import DataError, find_task_dir
+from tasks.base import DataError
 
 CAPTION = 14  # pixels of caption strip under each tile
 TILE = 160  # tiles are upscaled (nearest) to at least this many pixels a side
 
 
 def _from_folder(data_dir: str, resolution: int, difficulty: str, n: int):
-    from tasks.pathfinder import decode_png, how_to_get, read_metadata
+    from tasks.pathfinder import decode_png, find_folder, read_metadata
 
-    names = [f"pathfinder{resolution}", f"pathfinder/pathfinder{resolution}"]
-    root = find_task_dir(data_dir, names, how_to_get=how_to_get(resolution))
-    folder = root / difficulty
-    if not folder.is_dir():
-        raise DataError(f"{folder} is missing. Generate it with python -m lra data generate "
-                        f"--task pathfinder --resolution {resolution} --difficulty {difficulty} "
-                        f"--out {data_dir}")
+    _, folder = find_folder(data_dir, resolution, difficulty)
     rows = [r for r in read_metadata(folder, resolution)[: 4 * n]
             if (folder / r[0]).stat().st_size > 0][:n]  # empty PNGs are skipped, as in training
     pixels = np.stack([decode_png(folder / rel, resolution).reshape(resolution, resolution)

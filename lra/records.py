@@ -23,18 +23,22 @@ PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "orbax-checkpoint", "pand
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Writes JSON atomically (temp file + rename)."""
+def _write_atomic(path: Path, text: str) -> None:
+    """Writes text to path through a temp file and a rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True, default=str)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Writes JSON atomically (temp file + rename)."""
+    _write_atomic(Path(path), json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
 class MetricsLog:
@@ -54,12 +58,13 @@ class MetricsLog:
 
 def read_metrics(path: Path) -> list[dict]:
     """The rows of metrics.jsonl; a last line cut short by a crash is left out."""
-    rows = []
-    for line in Path(path).read_text().splitlines():
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in lines[:-1]]
+    if lines:
         try:
-            rows.append(json.loads(line))
+            rows.append(json.loads(lines[-1]))
         except json.JSONDecodeError:
-            continue
+            pass  # torn by a crash mid-write
     return rows
 
 
@@ -70,10 +75,7 @@ def truncate_metrics(path: Path, *, step: int, epochs_done: int) -> None:
         return
     rows = [r for r in read_metrics(path)
             if (r["step"] <= step if r["split"] == "train" else r["epoch"] <= epochs_done)]
-    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".metrics.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
-    os.replace(tmp, path)
+    _write_atomic(Path(path), "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
 def _git(*args: str) -> str | None:

@@ -85,6 +85,19 @@ def read_metadata(folder: Path, resolution: int) -> list[tuple[str, int, Path, i
     return rows
 
 
+def find_folder(data_dir: str, resolution: int, difficulty: str) -> tuple[Path, Path]:
+    """(pathfinder<R>/, pathfinder<R>/<difficulty>/) inside data_dir, or a DataError saying how
+    to get them."""
+    root = find_task_dir(data_dir, [f"pathfinder{resolution}",
+                                    f"pathfinder/pathfinder{resolution}"],
+                         how_to_get=how_to_get(resolution))
+    folder = root / difficulty
+    if not folder.is_dir():
+        raise DataError(f"{folder} is missing (S4 trains on {DIFFICULTY}). "
+                        f"{how_to_get(resolution)}")
+    return root, folder
+
+
 def decode_png(path: Path, resolution: int) -> np.ndarray:
     """(R·R,) uint8 grayscale pixels of a non-empty PNG."""
     from PIL import Image
@@ -117,11 +130,7 @@ class PathfinderTask:
         if max_length not in (None, R * R):
             raise DataError(f"{self.SPEC.name} sequences have {R * R} pixels; max_length must be "
                             f"{R * R}, got {max_length}")
-        root = find_task_dir(data_dir, [f"pathfinder{R}", f"pathfinder/pathfinder{R}"],
-                             how_to_get=how_to_get(R))
-        folder = root / difficulty
-        if not folder.is_dir():
-            raise DataError(f"{folder} is missing (S4 trains on {DIFFICULTY}). {how_to_get(R)}")
+        root, folder = find_folder(data_dir, R, difficulty)
         meta_files = sorted((folder / "metadata").glob("*.npy"))
         key = cache_key(f"pathfinder{R}", _PARSER_VERSION, meta_files, seed=SPLIT_SEED)
         entry = cache_dir() / key

@@ -148,9 +148,12 @@ class _Canvas:
         self.ends = np.full((n, n_contours, longest, 2), np.nan)
         self.ok = np.ones(n, bool)
 
-    def stamp(self, idx: np.ndarray, p0: np.ndarray, p1: np.ndarray, sign: int) -> None:
-        """Adds (+1) or removes (-1) the dilated paddles p0→p1 of images idx."""
-        i, rows, cols = _cover(p0, p1, self.clear[idx], self.size, capsule=True)
+    def stamp(self, idx: np.ndarray, p0: np.ndarray, p1: np.ndarray, sign: int,
+              radius: np.ndarray | None = None) -> None:
+        """Adds (+1) or removes (-1) the dilated paddles p0→p1 of images idx (capsules of
+        `radius`, by default the paddle's dilation)."""
+        radius = self.clear[idx] if radius is None else radius
+        i, rows, cols = _cover(p0, p1, radius, self.size, capsule=True)
         if sign > 0:
             self.occupied[idx[i], rows, cols] += 1
         else:
@@ -247,8 +250,7 @@ class _Canvas:
     def reserve_ends(self, idx: np.ndarray, c: int, n_paddles: int) -> None:
         """Keeps both ends of target contour c clear for the markers from now on."""
         for centre in (self.starts[idx, c, 0], self.ends[idx, c, n_paddles - 1]):
-            i, rows, cols = _cover(centre, centre, self.end_radius(idx), self.size, capsule=True)
-            self.occupied[idx[i], rows, cols] += 1
+            self.stamp(idx, centre, centre, +1, radius=self.end_radius(idx))
 
 
 def _draw_geometry(p: Params, n: int, rng: np.random.Generator) -> _Canvas:
