@@ -183,9 +183,10 @@ def _check_workdir(cfg: Config, workdir: Path, ckpt: Checkpoints) -> bool:
     if ckpt.latest_step() is not None:
         saved = json.loads((workdir / "config.json").read_text())
         saved.pop("data_dir", None)
-        if saved != json.loads(json.dumps(to_dict(cfg))):
-            diff = sorted(k for k in set(saved) | set(to_dict(cfg))
-                          if saved.get(k) != json.loads(json.dumps(to_dict(cfg))).get(k))
+        current = json.loads(json.dumps(to_dict(cfg)))  # tuples as lists, as saved
+        if saved != current:
+            diff = sorted(k for k in saved.keys() | current.keys()
+                          if saved.get(k) != current.get(k))
             raise TrainingError(f"{workdir} holds a checkpoint of a run with another config "
                                 f"(differs in {', '.join(diff)}); resume it with its own config, "
                                 "or pass a new --workdir.")
@@ -209,7 +210,11 @@ def train_and_evaluate(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpoints(workdir)
-    resuming = _check_workdir(cfg, workdir, ckpt)
+    try:
+        resuming = _check_workdir(cfg, workdir, ckpt)
+    except TrainingError:
+        ckpt.close()
+        raise
     if resume and not resuming:
         ckpt.close()
         raise TrainingError(f"--resume: {workdir} holds no checkpoint to resume from; leave out "
