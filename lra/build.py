@@ -19,9 +19,29 @@ def max_length(cfg: Config, spec: TaskSpec) -> int:
     return cfg.max_length or spec.max_length
 
 
+# The SSM choices that the S4D paper ablates, each with the value its named models use. A run that
+# departs from one says so in its model name, so an ablation never shares a row with S4D-Inv.
+ABLATION_KEYS = ("a_init", "b_init", "disc", "real_transform", "dt_transform", "b_trainable")
+
+
 def model_name(cfg: Config) -> str:
-    """The row label of the paper's tables: S4D-LegS, S4D-Inv, S4D-Lin, ..."""
-    return NAMES.get(cfg.model.a_init, f"S4D-{cfg.model.a_init}")
+    """The row label of a table: S4D-LegS, S4D-Inv, ..., or 'S4D-Inv (bilinear, Re relu)'."""
+    m = cfg.model
+    auto_b = "hippo" if m.a_init == "legs" else "ones"
+    if m.a_init == "legs" and m.b_init == "ones" and m.disc == "dss":
+        base, extra = "DSS", []
+    else:
+        base = NAMES.get(m.a_init, f"S4D-{m.a_init}")
+        extra = [m.disc] if m.disc != "zoh" else []
+        if m.b_init not in ("auto", auto_b):
+            extra.append(f"B {m.b_init}")
+    if m.real_transform != "exp":
+        extra.append(f"Re {m.real_transform}")
+    if m.dt_transform != "exp":
+        extra.append(f"Δ {m.dt_transform}")
+    if not m.b_trainable:
+        extra.append("B frozen")
+    return base + (f" ({', '.join(extra)})" if extra else "")
 
 
 def ssm_config(cfg: Config, spec: TaskSpec) -> SSMConfig:

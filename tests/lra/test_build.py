@@ -21,7 +21,7 @@ def test_model_keys_reach_the_ssm():
     assert (ssm.conv, ssm.conv_chunk) == ("chunked", 32)
     model = create_model(cfg, SPEC)
     assert model.backbone.ssm == ssm and model.backbone.dtype.__name__ == "bfloat16"
-    assert model_name(cfg) == "S4D-LegS"
+    assert model_name(cfg) == "S4D-LegS (bilinear, Re relu, Δ softplus, B frozen)"
     assert ssm_config(get_config("listops", "smoke"), SPEC).b_init == "ones"
     assert ssm_config(get_config("listops", "smoke", ["max_length=512"]), SPEC).l_max == 512
 
@@ -39,3 +39,24 @@ def test_model_keys_reach_the_ssm():
 def test_bad_model_values(item, message):
     with pytest.raises(ConfigError, match=message):
         create_model(get_config("listops", "smoke", [item]), SPEC)
+
+
+@pytest.mark.parametrize("model, overrides, name", [
+    ("s4d-legs", [], "S4D-LegS"),
+    ("s4d-inv", [], "S4D-Inv"),
+    ("s4d-lin", ["model.disc=dss"], "S4D-Lin (dss)"),
+    ("s4d-real", ["model.b_init=hippo"], "S4D-Real (B hippo)"),
+    ("s4d-rand", ["model.real_transform=none"], "S4D-Rand (Re none)"),
+    ("dss", [], "DSS"),
+])
+def test_model_presets_and_names(model, overrides, name):
+    # A preset replaces what a config file chose, and every departure from a named model of the
+    # S4D paper is in its name, so no ablation run shares a table row with the named model.
+    base = get_config("listops", "smoke", ["model.disc=bilinear"])
+    assert model_name(base) == "S4D-Inv (bilinear)"
+    cfg = get_config("listops", "smoke", overrides, model=model)
+    assert model_name(cfg) == name
+    b_init = ssm_config(cfg, SPEC).b_init
+    assert b_init == ("hippo" if model == "s4d-legs" or "hippo" in str(overrides) else "ones")
+    with pytest.raises(ConfigError, match="unknown model 's4d-foo'; choose one of s4d-legs"):
+        get_config("listops", "smoke", model="s4d-foo")

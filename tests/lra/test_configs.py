@@ -68,3 +68,12 @@ def test_every_key_is_documented():
         decl = [line for line in src.splitlines() if line.strip().startswith(f"{leaf}:")]
         assert decl and all("#" in line for line in decl), key
     assert dataclasses.is_dataclass(cfg)
+
+
+def test_changes_name_what_differs_from_the_variant_as_written():
+    from lra.configs import changes
+
+    assert changes(get_config("listops", "full")) == {}
+    assert changes(get_config("listops", "full", ["seed=3"])) == {}  # seeds are their own column
+    cfg = get_config("listops", "full", ["train.epochs=5", "model.disc=bilinear"], model="s4d-lin")
+    assert changes(cfg) == {"train.epochs": 5, "model.disc": "bilinear", "model.a_init": "lin"}
