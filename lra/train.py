@@ -25,6 +25,7 @@ import tasks
 from lra import records
 from lra.build import create_model, max_length, model_name
 from lra.checkpoint import Checkpoints, Progress
+from lra.configs import changes
 from lra.configs.common import Config, ConfigError, to_dict
 from lra.distributed import DataParallel
 from lra.faults import Interrupted, StopSignals, TrainingError, check_finite, stuck_at_chance
@@ -177,9 +178,10 @@ def load_task(cfg: Config, data_dir: str) -> TaskData:
 
 def _check_workdir(cfg: Config, workdir: Path, ckpt: Checkpoints) -> bool:
     """True if workdir holds this run's checkpoint (resume); raises if it holds anything else."""
-    if (workdir / "result.json").exists():
-        raise TrainingError(f"{workdir} holds a finished run (result.json); nothing was changed. "
-                            "Pass a new --workdir, or delete that folder to start over.")
+    for name, what in (("result.json", "a finished run"), ("failure.json", "a failed run")):
+        if (workdir / name).exists():
+            raise TrainingError(f"{workdir} holds {what} ({name}); nothing was changed. "
+                                "Pass a new --workdir, or delete that folder to start over.")
     if ckpt.latest_step() is not None:
         saved = json.loads((workdir / "config.json").read_text())
         saved.pop("data_dir", None)
@@ -281,6 +283,19 @@ def train_and_evaluate(
     def now() -> float:
         return time_offset + time.time() - t_session
 
+    header = {  # what result.json and failure.json both say about the run
+        "task": cfg.task,
+        "variant": cfg.variant,
+        "model": model_name(cfg),
+        "seed": cfg.seed,
+        "config_changes": changes(cfg),
+        "epochs_planned": cfg.train.epochs,
+        "num_params": num_params,
+        "majority_baseline_test": majority_baseline(data),
+        "data": data.source,
+        "provenance": provenance,
+    }
+
     def save(epoch: int, *, best: bool = False) -> None:
         check_finite(window, state.params, step)
         progress.epoch, progress.step, progress.seconds = epoch, step, now()
@@ -358,35 +373,37 @@ def train_and_evaluate(
                 )
                 if stop.signum is not None:
                     raise Interrupted(stop.signum, step, workdir)
+    except TrainingError as e:
+        # A run that diverged is a result too (an ablation that blows up is a finding): record
+        # it, so a sweep goes on and the tables show it as failed rather than leave it out.
+        if main_process:
+            records.write_json(workdir / "failure.json", {
+                **header, "status": "failed", "error": str(e), "steps": step,
+                "epochs_completed": len(progress.history), "history": progress.history,
+                "wall_time_s": now(),
+            })
+        raise
     finally:
         metrics.close()
         ckpt.close()
 
     history, best = progress.history, progress.best
     result = {
-        "task": cfg.task,
-        "variant": cfg.variant,
-        "model": model_name(cfg),
-        "seed": cfg.seed,
+        **header,
         "status": "completed",
         "epochs_completed": len(history),
-        "epochs_planned": cfg.train.epochs,
         "steps": step,
         "best_epoch": best["epoch"],
         "val_accuracy": best["val_accuracy"],
         "test_accuracy": best["test_accuracy"],
         "test_accuracy_last_epoch": history[-1]["test_accuracy"],
-        "majority_baseline_test": majority_baseline(data),
         "selection": "test accuracy at the epoch of best validation accuracy",
         "stuck_at_chance": stuck_at_chance(cfg, spec, history),
         "train_loss_by_epoch": [row["train_loss"] for row in history],
-        "num_params": num_params,
         "train_examples_per_second": len(history) * steps_per_epoch * bs
         / progress.train_seconds,
         "wall_time_s": now(),
         "resumed_from_step": resumed_from if resuming else None,
-        "data": data.source,
-        "provenance": provenance,
     }
     if main_process:
         records.write_json(workdir / "result.json", result)

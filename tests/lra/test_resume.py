@@ -142,6 +142,12 @@ def test_planted_nan_in_the_data_is_caught_named_and_the_good_checkpoint_kept(tm
         train_and_evaluate(cfg, tmp_path / "run", tmp_path / "data", log=lambda *_: None)
     assert Checkpoints(tmp_path / "run").latest_step() == 2  # the last good one, not step 4
     assert not (tmp_path / "run" / "result.json").exists()
+    failure = json.loads((tmp_path / "run" / "failure.json").read_text())  # for the tables
+    assert failure["status"] == "failed" and failure["steps"] == 4
+    assert failure["error"].startswith("non-finite loss or gradients at step 3")
+    assert failure["model"] == "S4D-Inv" and failure["data"]["difficulty"] == "curv_baseline"
+    with pytest.raises(TrainingError, match="holds a failed run \\(failure.json\\)"):
+        train_and_evaluate(cfg, tmp_path / "run", tmp_path / "data", log=lambda *_: None)
 
 
 def test_a_nan_parameter_is_named_and_the_step_skipped(listops_data, tmp_path):
