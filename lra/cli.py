@@ -8,7 +8,9 @@
                           [--resolution R --difficulty D --n N]
   python -m lra data check --task TASK --data-dir DIR [--strict]
   python -m lra train --task TASK --config smoke|demo|full --data-dir DIR --workdir DIR
-                      [--seed S] [--set key=value ...] [--resume]
+                      [--model s4d-inv|s4d-legs|...] [--seed S] [--set key=value ...] [--resume]
+  python -m lra sweep --task TASK --config C --data-dir DIR --runs DIR [--seeds S ...]
+                      [--model M] [--grid key=v1,v2,... ...] [--set key=value ...]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--pathx] [--out FILE]
 """
@@ -101,8 +103,19 @@ def _train(args: argparse.Namespace) -> None:
     overrides = list(args.set or [])
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    cfg = get_config(args.task, args.config, overrides)
+    cfg = get_config(args.task, args.config, overrides, model=args.model)
     train_and_evaluate(cfg, args.workdir, args.data_dir, resume=args.resume)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from lra.distributed import initialize
+    from lra.sweep import sweep
+
+    initialize()
+    outcome = sweep(args.task, args.config, args.data_dir, args.runs, args.seeds,
+                    model=args.model, grid=args.grid, overrides=args.set)
+    for workdir in outcome["done"] + outcome["skipped"]:
+        print(f"records: {workdir}")
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -137,6 +150,8 @@ def _pathfinder_args(p) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from lra.configs import MODELS
+
     p = argparse.ArgumentParser(prog="python -m lra", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -185,12 +200,28 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", required=True, help="folder holding the release's folders")
     t.add_argument("--workdir", required=True, help="new folder for this run's records")
     t.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
+    t.add_argument("--model", choices=list(MODELS),
+                   help="one of the S4D paper's models (default: the config's, S4D-Inv)")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --workdir from its checkpoint (a workdir holding "
                         "one is resumed anyway; this makes its absence an error)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key, e.g. --set train.epochs=3 (repeatable)")
     t.set_defaults(func=_train)
+
+    w = sub.add_parser("sweep", help="several runs: seeds and a grid of config values")
+    w.add_argument("--task", required=True)
+    w.add_argument("--config", default="full", help="the task's config variant")
+    w.add_argument("--data-dir", required=True, help="folder holding the release's folders")
+    w.add_argument("--runs", required=True, help="folder for the runs' workdirs")
+    w.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed")
+    w.add_argument("--model", choices=list(MODELS), help="as for train")
+    w.add_argument("--grid", action="append", metavar="KEY=V1,V2",
+                   help="a config key and its values (repeatable: every combination runs), "
+                        "e.g. --grid model.disc=zoh,bilinear,dss")
+    w.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key for every run (repeatable)")
+    w.set_defaults(func=_sweep)
 
     r = sub.add_parser("report", help="tables from run records")
     r.add_argument("--runs", required=True, help="folder searched for result.json files")
