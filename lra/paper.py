@@ -52,3 +52,17 @@ def average(cells: dict) -> float | None:
     if any(t not in cells for t in TASKS):
         return None
     return sum(FAIL_SCORE if cells[t] == FAIL else cells[t][0] for t in TASKS) / len(TASKS)
+
+
+# S4's published sanity checkpoints: (epoch, validation accuracy % reached by then), and the time
+# per epoch with its GPU. Source: state-spaces/s4 `models/s4/experiments.md` (same at HEAD and
+# v3.0.0; lra-reference §6), written for the S4 V3 configs. Plots draw them as marks.
+SANITY: dict[str, tuple[int, float]] = {
+    "listops": (10, 50.0), "text": (10, 80.0), "retrieval": (10, 80.0),
+    "image": (20, 80.0), "pathfinder": (20, 90.0), "pathx": (10, 92.0),
+}
+EPOCH_TIME: dict[str, str] = {
+    "listops": "15 min (T4)", "text": "17 min (T4)", "retrieval": "23 min (A100)",
+    "image": "2 min (A100)", "pathfinder": "7 min (A100)", "pathx": "56 min (A100)",
+}
+SANITY_SOURCE = "S4 sanity check (state-spaces/s4 models/s4/experiments.md)"

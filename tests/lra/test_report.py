@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lra import paper
-from lra.report import build_table, load_results, write_report
+from lra.report import ablation_tables, build_table, load_results, to_latex, write_report
 
 
 def test_paper_averages_recompute_to_the_stated_ones():
@@ -15,14 +15,24 @@ def test_paper_averages_recompute_to_the_stated_ones():
         assert paper.average(cells) == pytest.approx(stated, abs=0.006), model
 
 
-def write_record(root, name, task, seed, acc, variant="full", kind="release", **extra):
-    path = root / name / "result.json"
+def write_record(root, name, task, seed, acc, variant="full", kind="release", model="S4D-Inv",
+                 ssm=None, val=None, failed=None, **extra):
+    """A run folder as the trainer leaves it: result.json (or failure.json), config.json with
+    the SSM choices, metrics.jsonl with one val row per epoch in `val`."""
+    path = root / name / ("failure.json" if failed else "result.json")
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({
-        "model": "S4D-Inv", "task": task, "variant": variant, "seed": seed,
-        "test_accuracy": acc, "epochs_completed": 40, "epochs_planned": 40,
-        "data": {"kind": kind}, **extra,
-    }))
+    record = {"model": model, "task": task, "variant": variant, "seed": seed,
+              "epochs_completed": 40, "epochs_planned": 40, "data": {"kind": kind}, **extra}
+    record.update({"error": failed, "epochs_completed": 3} if failed else {"test_accuracy": acc})
+    path.write_text(json.dumps(record))
+    if ssm is not None:
+        (path.parent / "config.json").write_text(json.dumps({"model": {
+            "a_init": "inv", "b_init": "auto", "disc": "zoh", "real_transform": "exp",
+            "dt_transform": "exp", "b_trainable": True, **ssm}}))
+    if val is not None:
+        (path.parent / "metrics.jsonl").write_text("".join(
+            json.dumps({"split": "val", "epoch": e, "accuracy": a}) + "\n"
+            for e, a in enumerate(val, 1)))
     return path
 
 
@@ -70,6 +80,74 @@ def test_removing_a_record_changes_the_table(tmp_path):
     b.unlink()
     write_report(runs, tmp_path / "out")
     md = (tmp_path / "out" / "lra_table.md").read_text()
-    assert "50.00 (n=1)" in md and "n=2" not in md
+    assert "50.00 (n=1)" in md and "(n=2)" not in md
     csv = pd.read_csv(tmp_path / "out" / "lra_table.csv")
     assert list(csv.columns) == ["Model", "Source", *paper.TITLES.values(), "Avg"]
+
+
+def test_changed_keys_and_failed_seeds_are_shown(tmp_path):
+    changes = {"train.epochs": 5, "model.disc": "zoh"}  # the model name already says disc
+    for seed, acc in [(0, 0.5), (1, 0.7)]:
+        write_record(tmp_path, f"s{seed}", "listops", seed, acc, config_changes=changes,
+                     epochs_planned=5, epochs_completed=5)
+    write_record(tmp_path, "s2", "listops", 2, None, config_changes=changes, epochs_planned=5,
+                 failed="the loss was not finite at step 40")
+    table = build_table(load_results(tmp_path))
+    row = table.iloc[0]
+    assert row["Source"] == "ours: full config with train.epochs=5, release data, 5/5 epochs"
+    assert row["ListOps"] == "60.00 ± 14.14 (n=2, 1 ✗)"
+    assert len(table) == 1 + len(paper.ROWS)
+
+
+def test_ablation_runs_get_their_own_table(tmp_path):
+    grid = [("inv", "zoh", 0.60), ("inv", "bilinear", 0.58), ("lin", "zoh", 0.55),
+            ("lin", "bilinear", None)]
+    for a_init, disc, acc in grid:
+        for seed in (0, 1):
+            name = f"S4D-{a_init.title()}" + ("" if disc == "zoh" else f" ({disc})")
+            write_record(tmp_path, f"{a_init}-{disc}-{seed}", "listops", seed,
+                         acc and acc + seed / 100, model=name, variant="smoke",
+                         ssm={"a_init": a_init, "disc": disc},
+                         failed=None if acc else "diverged")
+    results = load_results(tmp_path)
+    (title, table), = ablation_tables(results)
+    assert title == "ListOps: smoke config, release data, 40/40 epochs"
+    assert list(table.columns) == ["init", "disc zoh", "disc bilinear"]
+    cells = table.set_index("init")
+    assert cells.loc["inv", "disc zoh"] == "60.50 ± 0.71 (n=2)"
+    assert cells.loc["lin", "disc bilinear"] == "✗"
+    # The main table keeps the named models and leaves the ablated variants to their table.
+    ours = build_table(results).Source.str.startswith("ours")
+    assert sorted(build_table(results)[ours].Model) == ["S4D-Inv", "S4D-Lin"]
+    # One SSM choice alone does not make an ablation.
+    assert ablation_tables(results[(results.disc == "zoh") & (results.a_init == "inv")]) == []
+
+
+def test_latex_escapes_and_is_one_tabular():
+    table = pd.DataFrame([{"init": "inv_x", "acc": "60.00 ± 1.00 (n=2)", "b": "✗"}])
+    tex = to_latex(table, "A 5% caption")
+    assert r"inv\_x & 60.00 $\pm$ 1.00 (n=2) & $\times$ \\" in tex
+    assert r"\caption{A 5\% caption}" in tex and r"\begin{tabular}{lcc}" in tex
+    assert tex.count(r"\toprule") == tex.count(r"\bottomrule") == 1
+
+
+def test_report_writes_every_table_and_plot_and_drops_what_a_removed_record_made(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    for disc in ("zoh", "bilinear"):
+        write_record(runs, disc, "listops", 0, 0.6, variant="smoke",
+                     model="S4D-Inv" + ("" if disc == "zoh" else " (bilinear)"),
+                     ssm={"disc": disc}, val=[0.3, 0.5, 0.6], majority_baseline_test=0.17)
+    write_record(runs, "pf", "pathfinder", 0, 0.7, ssm={}, val=[0.55, 0.7])
+    write_report(runs, out)
+    for name in ("lra_table.md", "lra_table.csv", "lra_table.tex", "lra_runs.json",
+                 "ablations.md", "plots/listops.png", "plots/pathfinder.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert "| disc | accuracy |" in (out / "ablations.md").read_text()
+    png = (out / "plots" / "listops.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    (runs / "bilinear" / "result.json").unlink()
+    (runs / "pf" / "result.json").unlink()
+    write_report(runs, out)
+    assert not (out / "ablations.md").exists() and not list(out.glob("ablation_*"))
+    assert not (out / "plots" / "pathfinder.png").exists()
+    assert (out / "plots" / "listops.png").exists()
