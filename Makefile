@@ -6,15 +6,27 @@ BIN := $(VENV)/bin
 LRA := $(BIN)/python -m lra
 DATA ?= data/lra_release
 RUNS ?= runs
-SEEDS ?= 2222
+SEEDS ?= 0 1 2
 CONFIG ?= full
+MODEL ?= s4d-inv
+TASK ?= listops
 GEN ?= data/generated
+TASKS := listops text retrieval image pathfinder pathx
+# The S4D paper's ablation axes: initialisation x discretisation x real-part transform.
+GRID ?= --grid model.a_init=legs,inv,lin,real,rand --grid model.disc=zoh,bilinear,dss \
+	--grid model.real_transform=exp,relu,none
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock test lint data demo demo-pathfinder listops listops-smoke table bench clean
+.PHONY: help install lock test lint data demo demo-pathfinder lra ablation table bench clean \
+	$(TASKS) $(TASKS:%=%-smoke)
 
 help:  ## List the targets.
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_$$(%:)-]+:.*## ' $(MAKEFILE_LIST) \
+	  | sed -e 's/^$$(TASKS:%=%-smoke)/TASK-smoke/' -e 's/^$$(TASKS)/TASK/' \
+	  | awk '{i = index($$0, "## "); n = $$0; sub(/:.*/, "", n); \
+	          printf "  %-15s %s\n", n, substr($$0, i + 3)}'
+	@echo "  TASK is one of: $(TASKS)"
+	@echo "  variables: DATA=$(DATA) RUNS=$(RUNS) SEEDS=\"$(SEEDS)\" MODEL=$(MODEL) CONFIG=$(CONFIG)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,34 +51,43 @@ data:  ## Generate the synthetic set in the release layout under GEN=: ListOps 9
 	$(LRA) data generate --task pathx --resolution 128 --n 200000 --out $(GEN)
 	@echo "generated data: $(GEN) (train with DATA=$(GEN))"
 
-demo:  ## No data, no network: generate small ListOps, train on the CPU, print the table (redoes runs/demo/).
+demo:  ## No data, no network, ~17 min on 2 CPU cores: generated ListOps and Pathfinder-32, trained, tabled, plotted (redoes runs/demo/).
 	rm -rf $(RUNS)/demo
 	$(LRA) data generate --task listops --out $(RUNS)/demo/data --train 6000 --val 1000 --test 1000 \
 	  --min-length 20 --max-length 100 --max-depth 4 --seed 0
 	$(LRA) train --task listops --config demo --data-dir $(RUNS)/demo/data \
-	  --workdir $(RUNS)/demo/listops --seed 0
-	$(LRA) report --runs $(RUNS)/demo --out $(RUNS)/demo
-	@echo "demo records: $(RUNS)/demo/listops   table: $(RUNS)/demo/lra_table.md"
+	  --workdir $(RUNS)/demo/runs/listops --seed 0
+	$(LRA) data generate --task pathfinder --resolution 32 --difficulty curv_baseline --n 20000 \
+	  --seed 0 --out $(RUNS)/demo/data
+	$(LRA) train --task pathfinder --config demo --data-dir $(RUNS)/demo/data \
+	  --workdir $(RUNS)/demo/runs/pathfinder --seed 0 --set train.epochs=2
+	$(LRA) report --runs $(RUNS)/demo/runs --out $(RUNS)/demo
+	@echo "demo records: $(RUNS)/demo/runs/   tables: $(RUNS)/demo/lra_table.md   plots: $(RUNS)/demo/plots/"
 
-demo-pathfinder:  ## No data, no network: generate 20k easy Pathfinder-32 images, train S4D on the CPU (~25 min on 2 cores).
+demo-pathfinder:  ## Longer CPU demo: 20k easy Pathfinder-32 images, 4 epochs (~21 min on 2 cores).
 	rm -rf $(RUNS)/demo-pathfinder
 	$(LRA) data generate --task pathfinder --resolution 32 --difficulty curv_baseline --n 20000 \
 	  --seed 0 --out $(RUNS)/demo-pathfinder/data
 	$(LRA) train --task pathfinder --config demo --data-dir $(RUNS)/demo-pathfinder/data \
-	  --workdir $(RUNS)/demo-pathfinder/run --seed 0
-	$(LRA) report --runs $(RUNS)/demo-pathfinder --out $(RUNS)/demo-pathfinder
-	@echo "records: $(RUNS)/demo-pathfinder/run   table: $(RUNS)/demo-pathfinder/lra_table.md"
+	  --workdir $(RUNS)/demo-pathfinder/runs/pathfinder --seed 0
+	$(LRA) report --runs $(RUNS)/demo-pathfinder/runs --out $(RUNS)/demo-pathfinder
+	@echo "records: $(RUNS)/demo-pathfinder/runs/   table: $(RUNS)/demo-pathfinder/lra_table.md"
 
-listops:  ## The S4D paper's ListOps run (CONFIG=full|smoke, DATA=..., SEEDS="...").
-	@for s in $(SEEDS); do \
-	  $(LRA) train --task listops --config $(CONFIG) --data-dir $(DATA) \
-	    --workdir $(RUNS)/listops-$(CONFIG)-seed$$s --seed $$s || exit 1; \
-	  echo "records: $(RUNS)/listops-$(CONFIG)-seed$$s"; done
+$(TASKS):  ## One LRA task, S4D paper config: make listops|text|retrieval|image|pathfinder|pathx [DATA= SEEDS= MODEL=s4d-inv|s4d-legs|s4d-lin|s4d-real|s4d-rand|dss CONFIG=full]
+	$(LRA) sweep --task $@ --config $(CONFIG) --model $(MODEL) --seeds $(SEEDS) \
+	  --data-dir $(DATA) --runs $(RUNS)
 
-listops-smoke:  ## A seconds-long ListOps run on the CPU (DATA must hold listops-1000/).
-	$(MAKE) listops CONFIG=smoke
+$(TASKS:%=%-smoke):  ## The same in seconds with the tiny smoke config (checks data and set-up), e.g. make text-smoke
+	$(LRA) sweep --task $(@:%-smoke=%) --config smoke --model $(MODEL) --seeds $(SEEDS) \
+	  --data-dir $(DATA) --runs $(RUNS)
 
-table:  ## Regenerate results/lra_table.{md,csv} from the run records in results/runs/.
+lra: $(TASKS)  ## All six tasks in turn (days on one GPU; see README for times).
+
+ablation:  ## The paper's ablation grid (init x disc x Re(A)) on one task: make ablation TASK=listops CONFIG=full [GRID=...]
+	$(LRA) sweep --task $(TASK) --config $(CONFIG) --seeds $(SEEDS) --data-dir $(DATA) \
+	  --runs $(RUNS) $(GRID)
+
+table:  ## Regenerate every table and plot in results/ from the run records in results/runs/.
 	$(LRA) report --runs results/runs --out results
 
 bench:  ## Speed and memory of the S4D layer, a 4-layer model and a training step (JSON lines).

@@ -1,0 +1,47 @@
+"""The make targets a user types expand to commands that the CLI accepts, with the right names."""
+
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lra.cli import parser
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ["listops", "text", "retrieval", "image", "pathfinder", "pathx"]
+
+
+def commands(target: str, *assignments: str) -> list[list[str]]:
+    """The `python -m lra ...` argument lists that `make -n target` would run."""
+    text = subprocess.run(["make", "-n", "-C", str(ROOT), target, *assignments], check=True,
+                          capture_output=True, text=True).stdout.replace("\\\n", " ")
+    return [shlex.split(line.split("-m lra", 1)[1]) for line in text.splitlines()
+            if "-m lra " in line]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_task_targets_run_every_seed_of_the_chosen_model(task):
+    (full,) = commands(task, "SEEDS=0 1 2", "MODEL=s4d-lin", "DATA=/d", "RUNS=/r")
+    args = parser().parse_args(full)
+    assert (args.command, args.task, args.config, args.model) == ("sweep", task, "full", "s4d-lin")
+    assert (args.seeds, args.data_dir, args.runs) == ([0, 1, 2], "/d", "/r")
+    (smoke,) = commands(f"{task}-smoke")
+    args = parser().parse_args(smoke)
+    assert (args.task, args.config, args.model) == (task, "smoke", "s4d-inv")
+
+
+def test_lra_runs_all_six_and_ablation_runs_the_papers_grid():
+    assert [parser().parse_args(c).task for c in commands("lra", "SEEDS=0")] == TASKS
+    (sweep,) = commands("ablation", "TASK=pathfinder", "CONFIG=smoke")
+    args = parser().parse_args(sweep)
+    assert (args.task, args.config) == ("pathfinder", "smoke")
+    assert args.grid == ["model.a_init=legs,inv,lin,real,rand", "model.disc=zoh,bilinear,dss",
+                         "model.real_transform=exp,relu,none"]
+
+
+def test_demo_trains_listops_and_pathfinder_then_reports():
+    cmds = [parser().parse_args(c) for c in commands("demo", "RUNS=/r")]
+    trains = [(a.task, a.config) for a in cmds if a.command == "train"]
+    assert trains == [("listops", "demo"), ("pathfinder", "demo")]
+    assert cmds[-1].command == "report" and cmds[-1].runs == "/r/demo/runs"
