@@ -264,7 +264,8 @@ def write_report(runs_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
         + to_latex(table, "LRA test accuracy (%): ours as mean ± std over n seeds (Source gives "
                           "the scale of each run), then published numbers. ✗: did not learn, "
                           "averaged as 50."))
-    write_json(out / "lra_runs.json", results.to_dict(orient="records"))
+    listing = results.astype(object).where(results.notna(), None)  # NaN is not JSON: null
+    write_json(out / "lra_runs.json", listing.to_dict(orient="records"))
 
     for old in [*out.glob("ablation_*.csv"), *out.glob("ablation_*.tex"), out / "ablations.md",
                 *(out / "plots").glob("*.png")]:

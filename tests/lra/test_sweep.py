@@ -64,3 +64,6 @@ def test_sweep_runs_the_grid_records_divergence_then_reports_and_resumes(tmp_pat
     assert "| init | disc zoh | disc bilinear |" not in ablations  # only varying choices shown
     assert "| disc | accuracy |\n|---|---|\n| zoh | ✗ |\n| bilinear | ✗ |" in ablations
     assert (out / "plots" / "listops.png").exists()
+    listing = json.loads((out / "lra_runs.json").read_text(),
+                         parse_constant=lambda c: pytest.fail(f"{c} in lra_runs.json"))
+    assert sorted(r["test_accuracy"] is None for r in listing) == [False, False, True, True]
