@@ -76,8 +76,14 @@ def plot_task(task: str, runs: pd.DataFrame, runs_dir: Path, out: Path) -> Path 
 
 
 def plot_curves(results: pd.DataFrame, runs_dir: Path, out_dir: Path) -> list[Path]:
-    """One PNG per task with records: out_dir/<task>.png."""
+    """One PNG per task with records: out_dir/<task>.png.
+
+    As in the LRA table, only the paper's named models are drawn; the ablated variants
+    ("S4D-Inv (bilinear)") are in the ablation tables, and dozens of them would bury the rest.
+    """
     written = []
+    if not results.empty:
+        results = results[~results.model.str.contains("(", regex=False)]
     for task, runs in ([] if results.empty else results.groupby("task", sort=True)):
         path = plot_task(task, runs, runs_dir, out_dir / f"{task}.png")
         if path:

@@ -145,9 +145,26 @@ def test_report_writes_every_table_and_plot_and_drops_what_a_removed_record_made
     assert "| disc | accuracy |" in (out / "ablations.md").read_text()
     png = (out / "plots" / "listops.png").read_bytes()
     assert png.startswith(b"\x89PNG")
+    (runs / "zoh" / "result.json").unlink()  # the plot leaves out the ablated variant
+    write_report(runs, out)
+    assert not (out / "plots" / "listops.png").exists()
+    assert not (out / "ablations.md").exists()  # one SSM choice left: nothing to compare
     (runs / "bilinear" / "result.json").unlink()
     (runs / "pf" / "result.json").unlink()
     write_report(runs, out)
     assert not (out / "ablations.md").exists() and not list(out.glob("ablation_*"))
     assert not (out / "plots" / "pathfinder.png").exists()
-    assert (out / "plots" / "listops.png").exists()
+
+
+def test_three_ablated_choices_give_init_rows_and_combined_columns(tmp_path):
+    for a_init in ("lin", "legs"):
+        for disc in ("dss", "zoh"):
+            for real in ("relu", "exp"):
+                write_record(tmp_path, f"{a_init}-{disc}-{real}", "listops", 0, 0.4,
+                             model=f"S4D-{a_init} ({disc}, Re {real})",
+                             ssm={"a_init": a_init, "disc": disc, "real_transform": real})
+    (_, table), = ablation_tables(load_results(tmp_path))
+    # Rows and columns in the paper's order of each choice, not the order the records were found.
+    assert list(table["init"]) == ["legs", "lin"]
+    assert list(table.columns[1:]) == ["disc zoh, Re(A) exp", "disc zoh, Re(A) relu",
+                                       "disc dss, Re(A) exp", "disc dss, Re(A) relu"]
