@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -130,6 +131,7 @@ def _bench(args: argparse.Namespace) -> None:
     from lra.bench import run
 
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # `make bench` on a fresh clone
         with open(args.out, "w") as f:
             def both(line):
                 print(line, flush=True)

@@ -66,7 +66,8 @@ def test_generate_then_report(tmp_path, capsys):
 
 
 def test_bench_quick_prints_json_lines(tmp_path, capsys):
-    code, out, _ = run(capsys, "bench", "--quick", "--out", str(tmp_path / "b.jsonl"))
+    out_file = tmp_path / "new" / "b.jsonl"  # its folder does not exist yet, as runs/ on a clone
+    code, out, _ = run(capsys, "bench", "--quick", "--out", str(out_file))
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows[0]["bench"] == "env" and rows[0]["device"]["platform"] == "cpu"
@@ -74,7 +75,7 @@ def test_bench_quick_prints_json_lines(tmp_path, capsys):
     assert kinds == {("layer", "fft"), ("layer", "chunked"), ("model", "fft"),
                      ("model", "chunked"), ("step", None)}
     assert all(r["median_ms"] > 0 and r["peak_bytes"] > 0 for r in rows[1:])
-    assert (tmp_path / "b.jsonl").read_text().splitlines() == out.splitlines()
+    assert out_file.read_text().splitlines() == out.splitlines()
 
 
 TASK_FIXTURES = {
