@@ -146,15 +146,16 @@ def ablation_tables(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         if not axes:
             continue
         row_axis, col_axes = axes[0], axes[1:]
-        cells: dict[str, dict[str, str]] = {}
+        cells: dict[str, dict[str, str]] = {}  # row value -> column title -> cell
+        ranks: dict[str, tuple] = {}  # column title -> its place in the paper's order
         for key, runs in group.groupby(axes, sort=False):
-            key = key if isinstance(key, tuple) else (key,)
-            column = ", ".join(f"{AXIS_TITLES[a]} {v}" for a, v in
-                               zip(col_axes, key[1:], strict=True)) or "accuracy"
-            cells.setdefault(str(key[0]), {})[column] = _cell(runs)[0]
-        order = [v for v in _ordered(group, row_axis) if v in cells]
-        columns = sorted({c for row in cells.values() for c in row}, key=_column_order(group,
-                                                                                    col_axes))
+            key = tuple(map(str, key if isinstance(key, tuple) else (key,)))
+            pairs = list(zip(col_axes, key[1:], strict=True))
+            column = ", ".join(f"{AXIS_TITLES[a]} {v}" for a, v in pairs) or "accuracy"
+            ranks[column] = tuple(_rank(a, v) for a, v in pairs)
+            cells.setdefault(key[0], {})[column] = _cell(runs)[0]
+        order = sorted(cells, key=lambda v: _rank(row_axis, v))
+        columns = sorted(ranks, key=ranks.__getitem__)
         table = pd.DataFrame(
             [{AXIS_TITLES[row_axis]: v, **{c: cells[v].get(c, "–") for c in columns}}
              for v in order],
@@ -173,18 +174,6 @@ ORDER = {"a_init": ["legs", "inv", "lin", "real", "rand"], "b_init": ["auto", "h
 def _rank(axis: str, value: str) -> tuple[int, str]:
     order = ORDER.get(axis, [])
     return (order.index(value) if value in order else len(order), value)
-
-
-def _ordered(group: pd.DataFrame, axis: str) -> list[str]:
-    return sorted(set(group[axis].astype(str)), key=lambda v: _rank(axis, v))
-
-
-def _column_order(group: pd.DataFrame, axes: list[str]):
-    def key(column: str) -> tuple:
-        parts = column.split(", ") if axes else []
-        return tuple(_rank(a, p.removeprefix(f"{AXIS_TITLES[a]} "))
-                     for a, p in zip(axes, parts, strict=False))
-    return key
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -6,11 +6,10 @@ A run's config is: the task's variant, then a model preset (`--model`, `make ...
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from typing import Any
 
-from lra.configs.common import Config, ConfigError, override
+from lra.configs.common import Config, ConfigError, flat, override
 
 TASK_CONFIGS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx", "scifar")
 
@@ -52,25 +51,14 @@ def get_config(
     return override(cfg, overrides or [])
 
 
-def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            out.update(_flat(value, f"{prefix}{f.name}."))
-        else:
-            out[prefix + f.name] = value
-    return out
-
-
 def changes(cfg: Config) -> dict[str, Any]:
     """The dotted keys where cfg differs from its task's variant as written (the seed aside).
 
     Stored in every run record, so a table can say "full config with train.epochs=5" and a
     shortened run never passes for the full one.
     """
-    base = _flat(_base(cfg.task, cfg.variant))
-    return {k: v for k, v in _flat(cfg).items() if k != "seed" and base.get(k) != v}
+    base = flat(_base(cfg.task, cfg.variant))
+    return {k: v for k, v in flat(cfg).items() if k != "seed" and base.get(k) != v}
 
 
 __all__ = ["MODELS", "Config", "ConfigError", "changes", "get_config", "override"]

@@ -88,16 +88,21 @@ def to_dict(cfg: Config) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
-def keys(cfg: Any, prefix: str = "") -> list[str]:
-    """All dotted leaf keys of a config, e.g. ['task', ..., 'model.d_model', ...]."""
-    out = []
+def flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted leaf keys of a config with their values, e.g. {'task': ..., 'model.d_model': 128}."""
+    out = {}
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
         if dataclasses.is_dataclass(value):
-            out += keys(value, f"{prefix}{f.name}.")
+            out.update(flat(value, f"{prefix}{f.name}."))
         else:
-            out.append(prefix + f.name)
+            out[prefix + f.name] = value
     return out
+
+
+def keys(cfg: Any) -> list[str]:
+    """All dotted leaf keys of a config, e.g. ['task', ..., 'model.d_model', ...]."""
+    return list(flat(cfg))
 
 
 def _coerce(text: str, annotation: Any, key: str) -> Any:
