@@ -115,7 +115,7 @@ def _sweep(args: argparse.Namespace) -> None:
     initialize()
     outcome = sweep(args.task, args.config, args.data_dir, args.runs, args.seeds,
                     model=args.model, grid=args.grid, overrides=args.set)
-    for workdir in outcome["done"] + outcome["skipped"]:
+    for workdir in outcome["done"] + outcome["failed"] + outcome["skipped"]:
         print(f"records: {workdir}")
 
 

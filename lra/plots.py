@@ -81,9 +81,10 @@ def plot_curves(results: pd.DataFrame, runs_dir: Path, out_dir: Path) -> list[Pa
     As in the LRA table, only the paper's named models are drawn; the ablated variants
     ("S4D-Inv (bilinear)") are in the ablation tables, and dozens of them would bury the rest.
     """
+    from lra.report import named_models
+
     written = []
-    if not results.empty:
-        results = results[~results.model.str.contains("(", regex=False)]
+    results = named_models(results)
     for task, runs in ([] if results.empty else results.groupby("task", sort=True)):
         path = plot_task(task, runs, runs_dir, out_dir / f"{task}.png")
         if path:

@@ -89,6 +89,13 @@ def scale(group: pd.DataFrame) -> str:
 GROUP = ["variant", "changes", "data", "epochs_planned"]  # runs at the same scale
 
 
+def named_models(results: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the paper's named models; ablated variants ("S4D-Inv (bilinear)") are left
+    to the ablation tables."""
+    return results[~results.model.str.contains("(", regex=False)] if not results.empty \
+        else results
+
+
 def _cell(group: pd.DataFrame) -> tuple[str, float | None]:
     """'60.00 ± 2.00 (n=3)', '59.00 (n=1, 1 ✗)' or '✗'; and the mean (None for ✗)."""
     failed = int(group.failed.sum())
@@ -104,8 +111,7 @@ def build_table(results: pd.DataFrame) -> pd.DataFrame:
     """Wide table: one row per model variant of ours, then the paper's rows."""
     rows = []
     if not results.empty:
-        named = results[~results.model.str.contains("(", regex=False)]  # ablations: own tables
-        for (model, *_), group in named.groupby(["model", *GROUP], sort=True):
+        for (model, *_), group in named_models(results).groupby(["model", *GROUP], sort=True):
             row = {"Model": model, "Source": f"ours: {scale(group)}"}
             scores = {}
             for task in paper.TASKS:

@@ -2,7 +2,7 @@
 
     python -m lra sweep --task listops --config full --model s4d-inv --seeds 0 1 2 \\
         --data-dir DATA --runs runs
-    python -m lra sweep --task listops --config ablation --data-dir DATA --runs runs \\
+    python -m lra sweep --task listops --config full --data-dir DATA --runs runs \\
         --grid model.a_init=legs,inv,lin,real,rand --grid model.disc=zoh,bilinear,dss
 
 Each run gets its own workdir: `<runs>/<task>-<model>-<config>-seed<S>`, or for a grid
@@ -68,7 +68,7 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
           *, model: str | None = None, grid: list[str] | None = None,
           overrides: list[str] | None = None, log=print) -> dict[str, list[Path]]:
     """Runs every point of plan(); returns the workdirs by outcome: done, failed, skipped."""
-    from lra.train import train_and_evaluate
+    from lra.train import ENDED, train_and_evaluate
 
     runs = plan(task, variant, runs_dir, seeds, model, grid)
     configs = [get_config(task, variant, [*(overrides or []), *r.overrides, f"seed={r.seed}"],
@@ -76,7 +76,7 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
     outcome: dict[str, list[Path]] = {"done": [], "failed": [], "skipped": []}
     for i, (run, cfg) in enumerate(zip(runs, configs, strict=True), 1):
         head = f"[{i}/{len(runs)}] {run.workdir}"
-        ended = [n for n in ("result.json", "failure.json") if (run.workdir / n).exists()]
+        ended = [n for n in ENDED if (run.workdir / n).exists()]
         if ended:
             log(f"{head}: already ended ({ended[0]}); skipped (delete the folder to redo it)")
             outcome["skipped"].append(run.workdir)

@@ -176,9 +176,13 @@ def load_task(cfg: Config, data_dir: str) -> TaskData:
     return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC), **options)
 
 
+# The records of a run that has ended: finished, or stopped by a non-finite loss.
+ENDED = {"result.json": "a finished run", "failure.json": "a failed run"}
+
+
 def _check_workdir(cfg: Config, workdir: Path, ckpt: Checkpoints) -> bool:
     """True if workdir holds this run's checkpoint (resume); raises if it holds anything else."""
-    for name, what in (("result.json", "a finished run"), ("failure.json", "a failed run")):
+    for name, what in ENDED.items():
         if (workdir / name).exists():
             raise TrainingError(f"{workdir} holds {what} ({name}); nothing was changed. "
                                 "Pass a new --workdir, or delete that folder to start over.")
