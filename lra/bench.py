@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 
 from lra import records
-from lra.build import create_model
 from lra.configs import get_config
 from models import s4d
 from models.s4d import SSMConfig
@@ -97,13 +96,12 @@ def bench_model(runs, B=16, H=128, N=64, L=1024, layers=4) -> Iterator[dict]:
 
 def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
     """A training step (forward, backward, AdamW) of the task's full config at `batch`."""
-    import tasks
-    from lra.optim import make_optimizer
-    from lra.train import TrainState, model_inputs, train_step
+    from lra.configs.common import task_adapter
+    from lra.prepare import init_state
+    from lra.steps import train_step
 
     cfg = get_config(task, "full")
-    spec = tasks.TASKS[task].SPEC
-    model = create_model(cfg, spec)
+    spec = task_adapter(task).SPEC
     L = spec.max_length
     shape = (batch, L) if spec.vocab_size else (batch, L, spec.in_dim)
     inputs = (jax.random.randint(jax.random.key(2), shape, 3, spec.vocab_size)
@@ -112,11 +110,7 @@ def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
          "targets": jnp.zeros((batch,), jnp.int32), "weights": jnp.ones((batch,))}
     if spec.paired:
         b |= {"inputs2": inputs, "lengths2": b["lengths"]}
-    args, extra = model_inputs(b)
-    variables = model.init(jax.random.key(0), *args, train=False, **extra)
-    tx, _, _ = make_optimizer(variables["params"], cfg.optim, total_steps=1000)
-    state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
-                              batch_stats=variables.get("batch_stats", {}))
+    state, _, _ = init_state(cfg, spec, b, total_steps=1000, key=jax.random.key(0))
     out = measure(train_step, state, b, jax.random.key(3), runs=runs)
     yield {"bench": "step", "task": task, "config": "full", "batch": batch, "L": L,
            "examples_per_s": batch / (out["median_ms"] / 1e3), **out}

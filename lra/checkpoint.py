@@ -7,7 +7,8 @@
 Each holds `state` (params, optimiser state, batch statistics, step) and `progress` (JSON: epoch,
 steps done, the metric sums of the unfinished logging window, best epoch, per-epoch history,
 training seconds). Data order and dropout keys derive from (seed, epoch) and the step, so
-restoring both reproduces the uninterrupted run exactly.
+restoring both, and cutting metrics.jsonl back to the checkpoint (`Checkpoints.resume`),
+reproduces the uninterrupted run exactly.
 
 Saves are synchronous: the state of an LRA model is megabytes, and a save that is complete when
 save() returns is what a SIGTERM handler needs.
@@ -21,6 +22,8 @@ from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+
+from lra import records
 
 
 @dataclasses.dataclass
@@ -42,13 +45,28 @@ def _state_tree(state) -> dict[str, Any]:
             "batch_stats": state.batch_stats}
 
 
+def latest_step(workdir: str | Path) -> int | None:
+    """The step of the latest finished checkpoint in workdir, or None; reads only, creates
+    nothing (the trainer's checks run before anything is written)."""
+    folder = Path(workdir) / "checkpoints"
+    return max(ocp.utils.checkpoint_steps(folder), default=None) if folder.is_dir() else None
+
+
 class Checkpoints:
+    """The run's two checkpoint folders; a context manager (`with Checkpoints(w) as ckpt:`)."""
+
     def __init__(self, workdir: str | Path):
-        workdir = Path(workdir).resolve()
+        self.workdir = Path(workdir).resolve()
         options = ocp.CheckpointManagerOptions(max_to_keep=1, create=True,
                                                enable_async_checkpointing=False)
-        self.latest = ocp.CheckpointManager(workdir / "checkpoints", options=options)
-        self.best = ocp.CheckpointManager(workdir / "best", options=options)
+        self.latest = ocp.CheckpointManager(self.workdir / "checkpoints", options=options)
+        self.best = ocp.CheckpointManager(self.workdir / "best", options=options)
+
+    def __enter__(self) -> Checkpoints:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def latest_step(self) -> int | None:
         return self.latest.latest_step()
@@ -72,6 +90,15 @@ class Checkpoints:
         state = state.replace(step=tree["step"], params=tree["params"],
                               opt_state=tree["opt_state"], batch_stats=tree["batch_stats"])
         return state, Progress(**out["progress"])
+
+    def resume(self, state, metrics: Path | None):
+        """(state, progress) of the latest checkpoint, with the metrics file (if given: the
+        process that writes it) cut back to the rows that checkpoint covers."""
+        state, progress = self.restore(state)
+        if metrics is not None:
+            records.truncate_metrics(metrics, step=progress.step,
+                                     epochs_done=len(progress.history))
+        return state, progress
 
     def close(self) -> None:
         self.latest.close()

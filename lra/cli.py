@@ -13,6 +13,11 @@
                       [--model M] [--grid key=v1,v2,... ...] [--set key=value ...]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--pathx] [--out FILE]
+  python -m lra config --task TASK [--config C --model M --set key=value ...]
+  python -m lra tasks [--names [--lra]]
+
+Each command imports what it needs when it runs: `--help` and the data commands load neither
+jax nor orbax.
 """
 
 from __future__ import annotations
@@ -23,8 +28,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lra.configs.common import ConfigError
-from tasks.base import DataError
+from lra.errors import USER_ERRORS, ConfigError, DataError, Interrupted
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -120,7 +124,8 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from lra.report import to_markdown, write_report
+    from lra.report.tables import to_markdown
+    from lra.report.write import write_report
 
     table = write_report(args.runs, args.out)
     print(to_markdown(table))
@@ -140,6 +145,32 @@ def _bench(args: argparse.Namespace) -> None:
             run(quick=args.quick, pathx=args.pathx, out=both)
     else:
         run(quick=args.quick, pathx=args.pathx, out=lambda line: print(line, flush=True))
+
+
+def _config(args: argparse.Namespace) -> None:
+    from lra.configs import get_config
+    from lra.configs.common import describe
+
+    cfg = get_config(args.task, args.config, list(args.set or []), model=args.model)
+    rows = describe(cfg)
+    width = max(len(f"{k} = {v!r}") for k, v, _ in rows)
+    for key, value, doc in rows:
+        print(f"{f'{key} = {value!r}':<{width}}  # {doc}")
+
+
+def _tasks(args: argparse.Namespace) -> None:
+    import tasks
+
+    names = tasks.lra_tasks() if args.lra else list(tasks.TASKS)
+    if args.names:
+        print(" ".join(names))
+        return
+    for name in names:
+        spec = tasks.TASKS[name].SPEC
+        kind = f"vocabulary {spec.vocab_size}" if spec.vocab_size else f"{spec.in_dim} channel(s)"
+        print(f"{name:<11} {spec.title:<11} {spec.num_classes:>2} classes, length "
+              f"{spec.max_length:>6,}, {kind}{', pairs' if spec.paired else ''}"
+              f"{', LRA' if spec.lra else ''}")
 
 
 def _pathfinder_args(p) -> None:
@@ -236,17 +267,26 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--pathx", action="store_true",
                    help="add one Path-X-sized training step (minutes on a CPU, ~22 GiB)")
     b.set_defaults(func=_bench)
+
+    k = sub.add_parser("config", help="print a run's config: every key, its value and meaning")
+    k.add_argument("--task", required=True)
+    k.add_argument("--config", default="full", help="the task's config variant")
+    k.add_argument("--model", choices=list(MODELS), help="as for train")
+    k.add_argument("--set", action="append", metavar="KEY=VALUE", help="as for train")
+    k.set_defaults(func=_config)
+
+    ts = sub.add_parser("tasks", help="list the registered tasks")
+    ts.add_argument("--names", action="store_true", help="names only, on one line")
+    ts.add_argument("--lra", action="store_true", help="only the six LRA tasks")
+    ts.set_defaults(func=_tasks)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from lra.report import ReportError
-    from lra.train import Interrupted, TrainingError
-
     try:
         args.func(args)
-    except (ConfigError, DataError, TrainingError, ReportError) as e:
+    except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Interrupted as e:

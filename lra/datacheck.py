@@ -12,18 +12,16 @@ import time
 
 import numpy as np
 
-import tasks
-from lra.configs.common import ConfigError
+from lra.configs.common import task_adapter
 from tasks.base import batches
 
 
 def check(task: str, data_dir: str) -> tuple[list[str], list[str]]:
-    """(summary lines, mismatches with the release's split sizes)."""
-    if task not in tasks.TASKS:
-        raise ConfigError(f"unknown task {task!r}; known: {', '.join(tasks.TASKS)}")
-    adapter = tasks.TASKS[task]
+    """(summary lines, mismatches with the release's split sizes), for the task's default data
+    options."""
+    adapter = task_adapter(task)
     t0 = time.perf_counter()
-    data = adapter.load(data_dir)
+    data = adapter.load(data_dir, max_length=adapter.SPEC.max_length, options=adapter.Options())
     read_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _ in batches(data.splits["train"], 64, max_length=data.spec.max_length):

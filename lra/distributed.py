@@ -17,7 +17,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from lra.configs.common import ConfigError
+from lra.errors import ConfigError
 
 
 def initialize() -> bool:

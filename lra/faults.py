@@ -1,35 +1,27 @@
-"""What can go wrong in a long run, and how the trainer reports it: stop signals, non-finite
-steps named by parameter, and binary runs stuck at chance (user-needs §1)."""
+"""What can go wrong in a long run, and how the trainer reports it: stop signals (decided by
+every process together), non-finite steps named by parameter, and binary runs stuck at chance
+(user-needs §1)."""
 
 from __future__ import annotations
 
 import signal
 import threading
-from pathlib import Path
 
 import jax
 import numpy as np
 
 from lra.configs.common import Config
-
-
-class TrainingError(Exception):
-    """The run cannot go on (non-finite loss, a workdir holding another run, ...)."""
-
-
-class Interrupted(Exception):
-    """SIGTERM or SIGINT stopped the run after checkpointing it; the same command resumes it."""
-
-    def __init__(self, signum: int, step: int, workdir: Path):
-        self.exit_code = 128 + signum  # the shell's convention for "ended by this signal"
-        super().__init__(
-            f"stopped by {signal.Signals(signum).name} at step {step}; the state is saved in "
-            f"{workdir}/checkpoints. Run the same command again to resume."
-        )
+from lra.errors import TrainingError
 
 
 class StopSignals:
-    """Turns SIGTERM and SIGINT into a flag the training loop reads after each step.
+    """Turns SIGTERM and SIGINT into a flag the training loop polls after each step.
+
+    `poll()` is collective: in a run of several processes every process calls it at the same
+    steps, the flags are gathered, and all of them learn the same answer at the same step. So
+    a SIGTERM that reaches one host (a preempted node) makes every host save that step and stop;
+    one process alone entering the save, which every process must join, would hang the run.
+    The gather is one small all-gather per step, and only when there is more than one process.
 
     A second SIGINT (Ctrl-C twice) interrupts at once. Handlers can only be installed from the
     main thread; elsewhere the signals keep their usual effect.
@@ -47,21 +39,27 @@ class StopSignals:
             raise KeyboardInterrupt
         self.signum = signum
 
+    def poll(self) -> int | None:
+        """The signal that stops the run now (the same on every process), or None."""
+        mine = self.signum or 0
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            # SIGTERM (15) wins over SIGINT (2) when two hosts saw different signals.
+            mine = int(np.max(multihost_utils.process_allgather(np.int32(mine))))
+        return mine or None
+
     def __exit__(self, *exc):
         for sig, old in self._old.items():
             signal.signal(sig, old)
-
-
-def _param_names(params) -> list[str]:
-    return ["/".join(str(getattr(k, "key", k)) for k in path)
-            for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
 
 
 def check_finite(window: dict, params, last_step: int) -> None:
     """Raises TrainingError naming the first non-finite step and parameters of a window."""
     if "bad_steps" not in window or float(window["bad_steps"]) == 0:
         return
-    names = _param_names(params)
+    names = [jax.tree_util.keystr(path, simple=True, separator="/")
+             for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
     bad = [n for n, flag in zip(names, np.asarray(window["bad_grads"]), strict=True) if flag > 0]
     values = [n for n, leaf in zip(names, jax.tree.leaves(params), strict=True)
               if not np.isfinite(np.asarray(leaf)).all()]

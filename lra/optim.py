@@ -17,14 +17,15 @@ from typing import Any
 import jax
 import optax
 
-from lra.configs.common import ConfigError, OptimConfig
+from lra.configs.common import OptimConfig
+from lra.errors import ConfigError
 
 GROUPS = ("ssm", "dt", "default")
 
 
 def path_str(path: tuple) -> str:
     """'block_0/S4D_0/kernel/B' for a pytree key path."""
-    return "/".join(str(getattr(k, "key", getattr(k, "name", k))) for k in path)
+    return jax.tree_util.keystr(path, simple=True, separator="/")
 
 
 def param_labels(params: Any, cfg: OptimConfig) -> Any:

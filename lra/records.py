@@ -13,47 +13,41 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import jax
+from tasks.base import atomic_write
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "orbax-checkpoint", "pandas")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Writes text to path through a temp file and a rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, obj: Any) -> None:
     """Writes JSON atomically (temp file + rename)."""
-    _write_atomic(Path(path), json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    with atomic_write(path) as f:
+        f.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
-class MetricsLog:
-    """Appends one JSON object per line to metrics.jsonl, flushed per row."""
+class MetricsFile:
+    """A metrics writer (lra/logger.py) appending one JSON object per line to metrics.jsonl.
 
-    def __init__(self, path: Path | None):
-        self._f = open(path, "a", buffering=1) if path else None  # None: another process logs
+    The file is opened at the first row, so a resumed run can cut it back first; each row is
+    flushed when written, so a crash loses at most the row being written (read_metrics skips
+    a torn last line)."""
 
-    def write(self, **row: Any) -> None:
-        if self._f:
-            self._f.write(json.dumps(row, sort_keys=True) + "\n")
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._f = None
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self._f is None:
+            self._f = open(self.path, "a", buffering=1)
+        self._f.write(json.dumps(row, sort_keys=True) + "\n")
 
     def close(self) -> None:
-        if self._f:
+        if self._f is not None:
             self._f.close()
+            self._f = None
 
 
 def read_metrics(path: Path) -> list[dict]:
@@ -75,7 +69,8 @@ def truncate_metrics(path: Path, *, step: int, epochs_done: int) -> None:
         return
     rows = [r for r in read_metrics(path)
             if (r["step"] <= step if r["split"] == "train" else r["epoch"] <= epochs_done)]
-    _write_atomic(Path(path), "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    with atomic_write(path) as f:
+        f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
 def _git(*args: str) -> str | None:
@@ -90,6 +85,7 @@ def _git(*args: str) -> str | None:
 
 def provenance() -> dict[str, Any]:
     """Where and with what a run is made."""
+    import jax  # here, not at the top: reading records (the tables) needs no jax
     versions = {}
     for pkg in PACKAGES:
         try:

@@ -3,7 +3,7 @@
     python -m lra sweep --task listops --config full --model s4d-inv --seeds 0 1 2 \\
         --data-dir DATA --runs runs
     python -m lra sweep --task listops --config full --data-dir DATA --runs runs \\
-        --grid model.a_init=legs,inv,lin,real,rand --grid model.disc=zoh,bilinear,dss
+        --grid model.a_init=legs,inv,lin,real,rand --grid model.disc=all
 
 Each run gets its own workdir: `<runs>/<task>-<model>-<config>-seed<S>`, or for a grid
 `<runs>/<task>-<config>-sweep/<key>=<value>,...-seed<S>` (key = the last part of its name). A run
@@ -19,8 +19,8 @@ import itertools
 from pathlib import Path
 
 from lra.configs import get_config
-from lra.configs.common import ConfigError
-from lra.faults import TrainingError
+from lra.configs.common import Config, choices
+from lra.errors import ConfigError, TrainingError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,8 +30,11 @@ class Run:
     overrides: tuple[str, ...]  # the grid point's assignments (the --set ones come first)
 
 
-def parse_grid(axes: list[str]) -> list[tuple[str, list[str]]]:
-    """['model.disc=zoh,bilinear'] -> [('model.disc', ['zoh', 'bilinear'])], checked."""
+def parse_grid(axes: list[str], cfg: Config | None = None) -> list[tuple[str, list[str]]]:
+    """['model.disc=zoh,bilinear'] -> [('model.disc', ['zoh', 'bilinear'])], checked.
+
+    `key=all` stands for every value of a choice key (a Literal or a bool), in its declared
+    order: model.disc=all is zoh,bilinear,dss (needs cfg, the sweep's config, to look it up)."""
     out = []
     for axis in axes:
         key, sep, values = axis.partition("=")
@@ -41,6 +44,8 @@ def parse_grid(axes: list[str]) -> list[tuple[str, list[str]]]:
                               "e.g. --grid model.disc=zoh,bilinear,dss")
         if key in (k for k, _ in out):
             raise ConfigError(f"--grid {key} given twice; list all its values in one --grid")
+        if items == ["all"] and cfg is not None:
+            items = [str(v) for v in choices(cfg, key)]
         out.append((key, items))
     return out
 
@@ -48,7 +53,7 @@ def parse_grid(axes: list[str]) -> list[tuple[str, list[str]]]:
 def plan(task: str, variant: str, runs_dir: str | Path, seeds: list[int],
          model: str | None = None, grid: list[str] | None = None) -> list[Run]:
     """The runs of a sweep, seeds innermost, in a fixed order."""
-    axes = parse_grid(grid or [])
+    axes = parse_grid(grid or [], get_config(task, variant, model=model))
     runs_dir = Path(runs_dir)
     out = []
     for point in itertools.product(*(values for _, values in axes)):
@@ -68,7 +73,8 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
           *, model: str | None = None, grid: list[str] | None = None,
           overrides: list[str] | None = None, log=print) -> dict[str, list[Path]]:
     """Runs every point of plan(); returns the workdirs by outcome: done, failed, skipped."""
-    from lra.train import ENDED, train_and_evaluate
+    from lra.prepare import ENDED
+    from lra.train import train_and_evaluate
 
     runs = plan(task, variant, runs_dir, seeds, model, grid)
     configs = [get_config(task, variant, [*(overrides or []), *r.overrides, f"seed={r.seed}"],

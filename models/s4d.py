@@ -23,13 +23,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from models import choices
+from models.choices import SSMOptions
 from models.chunked import chunked_conv
 
-A_INITS = ("legs", "inv", "lin", "real", "rand")
-B_INITS = ("ones", "hippo")
-DISCRETIZATIONS = ("zoh", "bilinear", "dss")
-REAL_TRANSFORMS = ("exp", "relu", "none")
-DT_TRANSFORMS = ("exp", "softplus")
+A_INITS = choices.values(choices.AInit)
+B_INITS = tuple(b for b in choices.values(choices.BInit) if b != "auto")  # as init_B takes them
+DISCRETIZATIONS = choices.values(choices.Disc)
+REAL_TRANSFORMS = choices.values(choices.RealTransform)
+DT_TRANSFORMS = choices.values(choices.DtTransform)
 A_REAL_MAX = -1e-4  # Re(A) is kept at or below this: ZOH divides by A, and decay must be real
 
 
@@ -319,45 +321,26 @@ def as_pairs(z: np.ndarray) -> jnp.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class SSMConfig:
+class SSMConfig(SSMOptions):
     """The SSM options of an S4D layer (hashable, so it can be a Flax module attribute).
 
-    d_state: N. a_init: one of A_INITS. b_init: one of B_INITS. disc: one of DISCRETIZATIONS.
-    real_transform: one of REAL_TRANSFORMS. dt_transform: one of DT_TRANSFORMS.
-    b_trainable: False freezes B at its init. n_ssm: independent (A, B) copies shared across
-    channels (None: one per channel). dt_min, dt_max: the initial step range (log-uniform).
-    bidirectional: add an anti-causal kernel. mode: 'conv' (convolution) or 'recurrent' (step
-    by step).
+    The options a user sets are SSMOptions' (models/choices.py, each documented there); b_init
+    'auto' is resolved here (HiPPO's B for LegS, ones otherwise), so b_init is 'ones' or 'hippo'.
     l_max: the length DSS normalises over (the task's maximum length), so that a sequence's
     output does not depend on how far its batch is padded (None: the input's length).
-    conv: how mode 'conv' convolves: 'fft' (kernel + FFT) or 'chunked' (matrix products in
-    chunks of conv_chunk steps, models/chunked.py); both compute the same map.
     """
 
-    d_state: int = 64
-    a_init: str = "inv"
-    b_init: str = "ones"
-    disc: str = "zoh"
-    real_transform: str = "exp"
-    dt_transform: str = "exp"
-    b_trainable: bool = True
-    n_ssm: int | None = None
-    dt_min: float = 1e-3
-    dt_max: float = 1e-1
-    bidirectional: bool = True
-    mode: str = "conv"
     l_max: int | None = None
-    conv: str = "fft"
-    conv_chunk: int = 64
 
     def __post_init__(self):
+        object.__setattr__(self, "b_init", choices.resolve_b_init(self.b_init, self.a_init))
         _check("S4D init", self.a_init, A_INITS)
         _check("B init", self.b_init, B_INITS)
         _check("discretization", self.disc, DISCRETIZATIONS)
         _check("real-part transform", self.real_transform, REAL_TRANSFORMS)
         _check("dt transform", self.dt_transform, DT_TRANSFORMS)
-        _check("mode", self.mode, ("conv", "recurrent"))
-        _check("conv", self.conv, ("fft", "chunked"))
+        _check("mode", self.mode, choices.values(choices.Mode))
+        _check("conv", self.conv, choices.values(choices.Conv))
         if self.d_state % 2:
             raise ValueError(f"state size N must be even (N/2 conjugate pairs), got {self.d_state}")
         if not 0 < self.dt_min <= self.dt_max:

@@ -11,10 +11,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from models import choices
 from models.s4d import S4D, SSMConfig
 
-NORMS = ("batch", "layer")
-POOLS = ("mean", "last")
+NORMS = choices.values(choices.Norm)
+POOLS = choices.values(choices.Pool)
 
 
 class Norm(nn.Module):

@@ -13,6 +13,7 @@ nothing in the results.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -21,6 +22,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO, Any, Protocol
 
 import numpy as np
 
@@ -31,12 +33,14 @@ class DataError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class TaskSpec:
-    """What the trainer and the model need to know about a task.
+    """What the trainer, the model and the tables need to know about a task.
 
     name: registry name. num_classes: classes of the target. max_length: longest sequence, in
     tokens including <eos>, or in pixels. vocab_size: token tasks (None for real inputs).
     in_dim: channels of real inputs (None for token tasks). paired: inputs come in pairs
     (Retrieval). split_rule: where train/val/test come from, written into every run record.
+    title: the task's name in tables ('Path-X'). lra: one of the six LRA tasks, a column of the
+    LRA table.
     """
 
     name: str
@@ -46,6 +50,29 @@ class TaskSpec:
     in_dim: int | None = None
     paired: bool = False
     split_rule: str = ""
+    title: str = ""
+    lra: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """The data options of a task that has none."""
+
+
+class TaskAdapter(Protocol):
+    """What a task adapter provides: a module or an object with these three members.
+
+    SPEC: the TaskSpec. Options: a frozen dataclass of the task's data options, each field
+    documented by a comment beside it and typed (choices as `Literal`), so that `--set
+    data.KEY=VALUE` is checked against it; `Options()` holds the defaults (NoOptions if none).
+    load: reads, checks and caches the data; `max_length` is the run's sequence limit (the
+    spec's own unless the config cuts it). Raises DataError naming the file, line and fix.
+    """
+
+    SPEC: TaskSpec
+    Options: type
+
+    def load(self, data_dir: str, *, max_length: int, options: Any) -> TaskData: ...
 
 
 @dataclasses.dataclass
@@ -294,17 +321,30 @@ def cache_key(kind: str, version: int, files: Sequence[Path], **options) -> str:
     return f"{kind}-{h.hexdigest()[:16]}"
 
 
-def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Writes an .npz atomically: a crash never leaves a half-written cache entry."""
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """A file to write that appears at `path` only when the block ends without an error.
+
+    Written beside path (same filesystem) and renamed over it with os.replace, which POSIX makes
+    atomic: a reader sees the old file or the new one, and a crash leaves no half-written file.
+    Used for the array cache and for every run record (lra/records.py).
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+        with os.fdopen(fd, mode) as f:
+            yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Writes an .npz atomically: a crash never leaves a half-written cache entry."""
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray] | None:

@@ -27,6 +27,7 @@ import numpy as np
 from tasks.base import (
     DataError,
     DenseSplit,
+    NoOptions,
     TaskData,
     TaskSpec,
     cache_dir,
@@ -56,6 +57,8 @@ SPEC = TaskSpec(
     in_dim=1,
     split_rule=f"train[45k] / val[5k]: seeded permutation (seed {SPLIT_SEED}) of CIFAR-10 train; "
                "test = CIFAR-10 test",
+    title="Image",
+    lra=True,
 )
 
 
@@ -124,13 +127,16 @@ def _locate(data_dir: str) -> tuple[str, Path | None]:
 class CifarTask:
     """CIFAR-10 as a pixel sequence: grayscale (1 channel, LRA Image) or colour (3 channels)."""
 
+    Options = NoOptions
+
     def __init__(self, spec: TaskSpec, color: bool, mean, std):
         """mean, std: normalisation in [0, 1] units, scalars or one per channel."""
         self.SPEC = spec
         self.color = color
         self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
 
-    def load(self, data_dir: str, *, max_length: int = 1024) -> TaskData:
+    def load(self, data_dir: str, *, max_length: int, options: NoOptions) -> TaskData:
+        del options  # CIFAR has none
         if max_length != 1024:
             raise DataError(f"{self.SPEC.name} sequences have 1,024 pixels; max_length must be "
                             f"1024, got {max_length}")

@@ -19,6 +19,7 @@ import numpy as np
 
 from tasks.base import (
     DataError,
+    NoOptions,
     TaskData,
     TaskSpec,
     TokenSplit,
@@ -51,7 +52,10 @@ SPEC = TaskSpec(
     max_length=MAX_LENGTH,
     vocab_size=len(VOCAB),
     split_rule="release files basic_train/basic_val/basic_test.tsv",
+    title="ListOps",
+    lra=True,
 )
+Options = NoOptions
 
 
 def tokenize(source: str) -> list[str]:
@@ -109,8 +113,9 @@ def parse_tsv(path: Path, max_length: int) -> tuple[TokenSplit, int]:
     return split, truncated
 
 
-def load(data_dir: str, *, max_length: int = MAX_LENGTH) -> TaskData:
+def load(data_dir: str, *, max_length: int, options: NoOptions) -> TaskData:
     """Reads, checks and tokenises the three splits once; later calls read the cached arrays."""
+    del options  # ListOps has none
     folder = find_task_dir(data_dir, ["listops-1000", "listops"], how_to_get=HOW_TO_GET)
     files = {name: folder / fname for name, fname in SPLITS.items()}
     for path in files.values():

@@ -19,11 +19,13 @@ alone twice, and a batch reads only its rows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -39,8 +41,11 @@ from tasks.base import (
 )
 
 DIFFICULTY = "curv_contour_length_14"  # what S4 and S5 train on
-# The release's three difficulty folders and their contour lengths (lra-reference §2.5).
-DIFFICULTIES = {"curv_baseline": 6, "curv_contour_length_9": 9, "curv_contour_length_14": 14}
+# The release's three difficulty folders, easiest first, and their contour lengths
+# (lra-reference §2.5).
+Difficulty = Literal["curv_baseline", "curv_contour_length_9", "curv_contour_length_14"]
+DIFFICULTIES = dict(zip(get_args(Difficulty), (6, 9, 14), strict=True))
+DECODE_THREADS = 8  # PNG decoding threads of the first read (PIL releases the GIL)
 SPLIT_SEED = 42
 GENERATOR_MARK = "lra_s4d_generator.json"  # written by tasks/generators/pathfinder.py
 _PARSER_VERSION = 1
@@ -115,19 +120,28 @@ def decode_png(path: Path, resolution: int) -> np.ndarray:
     return pixels.reshape(-1)
 
 
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Pathfinder's and Path-X's data options (`--set data.difficulty=curv_baseline`)."""
+
+    difficulty: Difficulty = DIFFICULTY  # contour length 6, 9 or 14; S4 and S5 train on 14
+
+
 class PathfinderTask:
     """Pathfinder at one resolution: 32 (LRA Pathfinder) or 128 (Path-X)."""
+
+    Options = Options
 
     def __init__(self, spec: TaskSpec, resolution: int):
         self.SPEC = spec
         self.resolution = resolution
 
-    def load(self, data_dir: str, *, max_length: int | None = None,
-             difficulty: str = DIFFICULTY, workers: int = 8) -> TaskData:
+    def load(self, data_dir: str, *, max_length: int, options: Options) -> TaskData:
         R = self.resolution
+        difficulty = options.difficulty
         if difficulty not in DIFFICULTIES:
             raise DataError(f"difficulty must be one of {list(DIFFICULTIES)}, got {difficulty!r}")
-        if max_length not in (None, R * R):
+        if max_length != R * R:
             raise DataError(f"{self.SPEC.name} sequences have {R * R} pixels; max_length must be "
                             f"{R * R}, got {max_length}")
         root, folder = find_folder(data_dir, R, difficulty)
@@ -135,7 +149,7 @@ class PathfinderTask:
         key = cache_key(f"pathfinder{R}", _PARSER_VERSION, meta_files, seed=SPLIT_SEED)
         entry = cache_dir() / key
         if not (entry / "index.json").is_file():
-            self._build(folder, entry, workers)
+            self._build(folder, entry, DECODE_THREADS)
         index = json.loads((entry / "index.json").read_text())
         pixels = np.load(entry / "pixels.npy", mmap_mode="r")
         targets = np.load(entry / "targets.npy")
@@ -212,9 +226,11 @@ def _remove_dir(path: Path) -> None:
     path.rmdir()
 
 
-def _spec(name: str, resolution: int) -> TaskSpec:
+def _spec(name: str, title: str, resolution: int) -> TaskSpec:
     return TaskSpec(
         name=name,
+        title=title,
+        lra=True,
         num_classes=2,
         max_length=resolution * resolution,
         in_dim=1,
@@ -223,5 +239,5 @@ def _spec(name: str, resolution: int) -> TaskSpec:
     )
 
 
-PATHFINDER = PathfinderTask(_spec("pathfinder", 32), 32)
-PATHX = PathfinderTask(_spec("pathx", 128), 128)
+PATHFINDER = PathfinderTask(_spec("pathfinder", "Pathfinder", 32), 32)
+PATHX = PathfinderTask(_spec("pathx", "Path-X", 128), 128)

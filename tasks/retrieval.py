@@ -19,6 +19,7 @@ import numpy as np
 
 from tasks.base import (
     DataError,
+    NoOptions,
     PairSplit,
     TaskData,
     TaskSpec,
@@ -54,7 +55,10 @@ SPEC = TaskSpec(
     vocab_size=98,  # S4's count on the release (§2.3); load() sets the count on the data read
     paired=True,
     split_rule="release files new_aan_pairs.train/eval/test.tsv (eval = val)",
+    title="Retrieval",
+    lra=True,
 )
+Options = NoOptions
 
 
 def parse_tsv(path: Path) -> tuple[list[str], list[str], np.ndarray]:
@@ -88,8 +92,9 @@ def parse_tsv(path: Path) -> tuple[list[str], list[str], np.ndarray]:
     return text1, text2, np.array(labels, np.int32)
 
 
-def load(data_dir: str, *, max_length: int = MAX_LENGTH) -> TaskData:
+def load(data_dir: str, *, max_length: int, options: NoOptions) -> TaskData:
     """Reads, checks and tokenises the three splits once; later calls read the cached arrays."""
+    del options  # Retrieval has none
     folder = find_task_dir(data_dir, ["tsv_data", "aan"], how_to_get=HOW_TO_GET)
     files = {name: folder / fname for name, fname in SPLITS.items()}
     for path in files.values():

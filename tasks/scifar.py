@@ -16,6 +16,7 @@ SPEC = TaskSpec(
     in_dim=3,
     split_rule=f"train[45k] / val[5k]: seeded permutation (seed {SPLIT_SEED}) of CIFAR-10 train; "
                "test = CIFAR-10 test",
+    title="sCIFAR",
 )
 
 TASK = CifarTask(SPEC, color=True, mean=(0.4914, 0.4822, 0.4465), std=(0.247, 0.243, 0.261))

@@ -18,6 +18,7 @@ train instead, seeded.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -59,7 +60,20 @@ SPEC = TaskSpec(
     max_length=MAX_LENGTH,
     vocab_size=135,  # S4's count on IMDB (§2.2); load() sets the count on the data read
     split_rule="train = IMDB train; val = test = IMDB test (as LRA and S4)",
+    title="Text",
+    lra=True,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Text's data options (`--set data.val_fraction=0.1`)."""
+
+    val_fraction: float = 0.0  # hold out this share of train as val, seeded (0: test is val)
+
+    def __post_init__(self):
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
 
 
 def read_aclimdb(folder: Path) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -111,8 +125,9 @@ def _locate(data_dir: str) -> tuple[str, Path | None]:
     return "tfds", None
 
 
-def load(data_dir: str, *, max_length: int = MAX_LENGTH, val_fraction: float = 0.0) -> TaskData:
+def load(data_dir: str, *, max_length: int, options: Options) -> TaskData:
     """Reads, checks and tokenises IMDB once; later calls read the cached arrays."""
+    val_fraction = options.val_fraction
     kind, where = _locate(data_dir)
     # The review folders' mtimes change whenever a review is added or removed (a missing one is
     # reported by read_aclimdb).

@@ -1,8 +1,24 @@
 """Shared fixtures. Data fixtures are written in the exact on-disk formats of the LRA release."""
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config):
+    """One XLA compilation cache for the session, this process and the ones it starts: many
+    tests compile the same smoke model, and a program compiled once is then read back (JAX's
+    persistent cache, keyed by the program, its options and the jax version)."""
+    config._xla_cache = tempfile.mkdtemp(prefix="lra-test-xla-")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", config._xla_cache)
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(getattr(config, "_xla_cache", ""), ignore_errors=True)
 
 # Rows typed by hand in the release's format (lra-reference §2.1): header, tab, every
 # (partial expression, argument) pair wrapped in round brackets, `]` closing each operator.

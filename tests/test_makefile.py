@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+import tasks
 from lra.cli import parser
+from lra.sweep import plan
 
 ROOT = Path(__file__).resolve().parent.parent
-TASKS = ["listops", "text", "retrieval", "image", "pathfinder", "pathx"]
+TASKS = list(tasks.TASKS)  # every registered task has its targets, sCIFAR included
 
 
 def commands(target: str, *assignments: str) -> list[list[str]]:
@@ -31,13 +33,17 @@ def test_task_targets_run_every_seed_of_the_chosen_model(task):
     assert (args.task, args.config, args.model) == (task, "smoke", "s4d-inv")
 
 
-def test_lra_runs_all_six_and_ablation_runs_the_papers_grid():
-    assert [parser().parse_args(c).task for c in commands("lra", "SEEDS=0")] == TASKS
+def test_lra_runs_all_six_and_ablation_runs_the_papers_grid(tmp_path):
+    assert [parser().parse_args(c).task for c in commands("lra", "SEEDS=0")] == \
+        ["listops", "text", "retrieval", "image", "pathfinder", "pathx"]
     (sweep,) = commands("ablation", "TASK=pathfinder", "CONFIG=smoke")
     args = parser().parse_args(sweep)
     assert (args.task, args.config) == ("pathfinder", "smoke")
-    assert args.grid == ["model.a_init=legs,inv,lin,real,rand", "model.disc=zoh,bilinear,dss",
-                         "model.real_transform=exp,relu,none"]
+    runs = plan(args.task, args.config, tmp_path, [0], grid=args.grid)
+    assert len(runs) == 45
+    assert runs[0].overrides == ("model.a_init=legs", "model.disc=zoh", "model.real_transform=exp")
+    assert runs[-1].overrides == ("model.a_init=rand", "model.disc=dss",
+                                  "model.real_transform=none")
 
 
 def test_demo_trains_listops_and_pathfinder_then_reports():

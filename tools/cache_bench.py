@@ -37,7 +37,8 @@ def main() -> None:
         times = []
         for _ in range(2):
             t0 = time.perf_counter()
-            d = adapter.load(str(data))
+            d = adapter.load(str(data), max_length=adapter.SPEC.max_length,
+                             options=adapter.Options())
             for _ in batches(d.splits["train"], 64, max_length=d.spec.max_length, shuffle_seed=0):
                 pass
             times.append(time.perf_counter() - t0)

@@ -1,47 +1,77 @@
-"""The run configuration: typed, frozen dataclasses; every key documented and used.
+"""The run configuration: typed, frozen dataclasses; every key documented, checked and used.
 
 One file per task (lra/configs/<task>.py) builds its variants ('full' = the paper's run, 'smoke' =
-seconds on a CPU, ...) from these defaults. Command-line overrides `--set section.key=value` are
-checked against the fields: an unknown key or a value of the wrong type is an error, never
-silently ignored.
+seconds on a CPU, ...) from these defaults. Sections: `model` (the SSM options of
+models/choices.py plus the blocks'), `optim`, `train`, and `data`, the task's own options (its
+adapter's `Options` dataclass, e.g. Pathfinder's difficulty).
+
+Command-line overrides `--set section.key=value` are checked against the fields: an unknown key,
+a value of the wrong type, or a value outside a choice's `Literal` is a one-line error that lists
+what is allowed. Choice values are also checked whenever a config is built, so a config file
+cannot set one either. Each key's documentation is the comment beside its declaration;
+`python -m lra config` prints it with the key's value (`describe`).
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
+import io
+import textwrap
+import tokenize
 import types
 import typing
-from typing import Any
+from typing import Any, Literal
+
+import tasks
+from lra.errors import ConfigError
+from models.choices import Dtype, Norm, Pool, SSMOptions
 
 
-class ConfigError(Exception):
-    """A bad config name or override; the message says what is allowed."""
+def _choices(hint: Any) -> tuple | None:
+    """The allowed values of a Literal hint (also inside `X | None`), else None."""
+    if typing.get_origin(hint) is Literal:
+        return typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        for arg in typing.get_args(hint):
+            if typing.get_origin(arg) is Literal:
+                return typing.get_args(arg)
+    return None
+
+
+@functools.cache
+def hints(cls: type) -> dict[str, Any]:
+    """Field name -> resolved type annotation of a config dataclass."""
+    return typing.get_type_hints(cls)
+
+
+def check_choices(obj: Any, section: str) -> None:
+    """Raises ConfigError if a Literal-typed field of obj holds a value outside its choices."""
+    for name, hint in hints(type(obj)).items():
+        allowed = _choices(hint)
+        value = getattr(obj, name)
+        if allowed is not None and value is not None and value not in allowed:
+            raise ConfigError(f"{section}.{name}={value!r}: choose one of "
+                              f"{', '.join(map(str, allowed))}")
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(SSMOptions):
+    """The model: SSMOptions (the layer's, documented in models/choices.py) and the blocks'."""
+
     d_model: int = 128  # H: channels of every layer
     n_layers: int = 4  # residual S4D blocks
-    d_state: int = 64  # N: state size; the layer keeps N/2 complex modes
-    a_init: str = "inv"  # A's init: 'legs', 'inv', 'lin' (S4D-LegS/Inv/Lin), 'real', 'rand'
-    b_init: str = "auto"  # B's init: 'ones', 'hippo' (LegS's B), 'auto' = hippo iff a_init=legs
-    disc: str = "zoh"  # discretisation: 'zoh', 'bilinear', or 'dss' (DSS's normalised form)
-    real_transform: str = "exp"  # Re(A) from its parameter: 'exp', 'relu', 'none' (clamped)
-    dt_transform: str = "exp"  # Δ from its parameter: 'exp' or 'softplus'
-    b_trainable: bool = True  # False freezes B at its initial value
-    n_ssm: int | None = None  # independent (A, B) copies shared across channels (None: H)
-    dt_min: float = 1e-3  # the step Δ is drawn log-uniform in [dt_min, dt_max], per channel
-    dt_max: float = 1e-1  # upper end of the initial Δ range
-    bidirectional: bool = True  # a second, anti-causal kernel per channel
-    mode: str = "conv"  # SSM as 'conv' (a convolution) or 'recurrent' (step by step, same map)
-    conv: str = "fft"  # how 'conv' convolves: 'fft' or 'chunked' (matrix products; same map)
-    conv_chunk: int = 64  # chunk length of conv='chunked'
-    dtype: str = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
+    dtype: Dtype = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
     remat: bool = False  # recompute each block in the backward pass (less memory, ~1/3 slower)
-    norm: str = "batch"  # 'batch' (over real positions) or 'layer'
+    norm: Norm = "batch"  # 'batch' (over real positions) or 'layer'
     prenorm: bool = False  # norm before the layer (plus a final norm) or after the residual
     dropout: float = 0.0  # one mask over the whole sequence, in the layer and on the residual
-    pool: str = "mean"  # 'mean' over the true length, or 'last' (the last real position)
+    pool: Pool = "mean"  # 'mean' over the true length, or 'last' (the last real position)
+
+    def __post_init__(self):
+        check_choices(self, "model")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,17 +101,32 @@ class TrainConfig:
     chance_epochs: int = 2  # 2 classes: stuck_at_chance if train loss is ln 2 ± 0.01 from here on
 
 
+def task_adapter(name: str) -> tasks.TaskAdapter:
+    """The registered adapter of a task, or a ConfigError listing the tasks."""
+    if name not in tasks.TASKS:
+        raise ConfigError(f"unknown task {name!r}; known: {', '.join(tasks.TASKS)}")
+    return tasks.TASKS[name]
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     task: str  # registry name in tasks.TASKS
     variant: str  # which variant of the task's config file ('full', 'smoke', ...)
     seed: int = 0  # parameter init, dropout and data order all derive from it
     max_length: int | None = None  # cut sequences to this many tokens (None = the task's own)
-    val_fraction: float = 0.0  # Text only: hold out this share of train as val (0 = test is val)
-    difficulty: str | None = None  # Pathfinder/Path-X: curv_baseline, ..._9, ..._14 (None: 14)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    data: Any = None  # the task's data options, its adapter's Options (None: their defaults)
+
+    def __post_init__(self):
+        options = task_adapter(self.task).Options
+        if self.data is None:
+            object.__setattr__(self, "data", options())
+        elif not isinstance(self.data, options):
+            raise ConfigError(f"data of task {self.task} must be {options.__module__}."
+                              f"{options.__qualname__}, not {type(self.data).__qualname__}")
+        check_choices(self.data, "data")
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:
@@ -105,15 +150,19 @@ def keys(cfg: Any) -> list[str]:
     return list(flat(cfg))
 
 
-def _coerce(text: str, annotation: Any, key: str) -> Any:
+def _coerce(text: str, hint: Any, key: str) -> Any:
     """Parses an override string into the field's declared type."""
-    hint = annotation
-    args = typing.get_args(hint)
+    allowed = _choices(hint)
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        if text.lower() in ("none", "null"):
-            if type(None) in args:
-                return None
+        args = typing.get_args(hint)
+        if text.lower() in ("none", "null") and type(None) in args:
+            return None
         hint = next(a for a in args if a is not type(None))
+    if allowed is not None:
+        value = next((v for v in allowed if str(v) == text), None)
+        if value is None:
+            raise ConfigError(f"--set {key}={text}: choose one of {', '.join(map(str, allowed))}")
+        return value
     try:
         if hint is bool:
             if text.lower() in ("true", "1", "yes"):
@@ -121,43 +170,89 @@ def _coerce(text: str, annotation: Any, key: str) -> Any:
             if text.lower() in ("false", "0", "no"):
                 return False
             raise ValueError
-        if hint is int:
-            return int(text)
-        if hint is float:
-            return float(text)
-        if hint is str:
-            return text
+        if hint in (int, float, str):
+            return hint(text)
     except ValueError:
         pass
     raise ConfigError(f"--set {key}={text}: expected a value of type {hint.__name__}")
 
 
+def choices(cfg: Config, key: str) -> tuple:
+    """Every value a choice key allows, in its declared order (a Literal's, or a bool's)."""
+    if key not in keys(cfg):
+        raise _unknown(cfg, key)
+    *path, leaf = key.split(".")
+    parent = cfg
+    for name in path:
+        parent = getattr(parent, name)
+    hint = hints(type(parent))[leaf]
+    allowed = (True, False) if hint is bool else _choices(hint)
+    if allowed is None:
+        raise ConfigError(f"--grid {key}=all: {key} is not a choice key; list its values")
+    return allowed
+
+
+def _unknown(cfg: Config, key: str) -> ConfigError:
+    """The error for an unknown key: the keys of its section, or every key."""
+    section, _, _ = key.rpartition(".")
+    known = keys(cfg)
+    siblings = [k for k in known if k.rpartition(".")[0] == section]
+    if section and section in {k.rpartition(".")[0] for k in known} | {"data"}:
+        listed = ", ".join(siblings) if siblings else f"none ({cfg.task} has no {section} options)"
+        return ConfigError(f"--set {key}: unknown config key. Keys of {section}: {listed}")
+    return ConfigError(f"--set {key}: unknown config key. Known keys: {', '.join(known)}")
+
+
 def override(cfg: Config, assignments: list[str]) -> Config:
     """Applies `section.key=value` strings to a config, checking every key and value."""
-    hints = {
-        Config: typing.get_type_hints(Config),
-        ModelConfig: typing.get_type_hints(ModelConfig),
-        OptimConfig: typing.get_type_hints(OptimConfig),
-        TrainConfig: typing.get_type_hints(TrainConfig),
-    }
     for item in assignments:
         key, sep, text = item.partition("=")
         if not sep:
             raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set train.epochs=3")
         if key not in keys(cfg):
-            raise ConfigError(
-                f"--set {key}: unknown config key. Known keys: {', '.join(keys(cfg))}"
-            )
+            raise _unknown(cfg, key)
         *path, leaf = key.split(".")
         parents = [cfg]
         for name in path:
             parents.append(getattr(parents[-1], name))
-        value = _coerce(text, hints[type(parents[-1])][leaf], key)
-        new = dataclasses.replace(parents[-1], **{leaf: value})
+        value = _coerce(text, hints(type(parents[-1]))[leaf], key)
+        try:
+            new = dataclasses.replace(parents[-1], **{leaf: value})
+        except ValueError as e:  # a task's Options checks its own values
+            raise ConfigError(f"--set {key}={text}: {e}") from None
         for parent, name in zip(reversed(parents[:-1]), reversed(path), strict=True):
             new = dataclasses.replace(parent, **{name: new})
         cfg = new
     return cfg
+
+
+@functools.cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Field name -> the comment beside its declaration, for a dataclass and its bases."""
+    docs: dict[str, str] = {}
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        source = textwrap.dedent(inspect.getsource(klass))
+        comments = {tok.start[0]: tok.string.lstrip("# ").strip()
+                    for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if tok.type == tokenize.COMMENT}
+        (node,) = ast.parse(source).body
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                docs[stmt.target.id] = comments.get(stmt.end_lineno, "")
+    return docs
+
+
+def describe(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(dotted key, value, documentation) for every leaf key of a config."""
+    out = []
+    docs = field_docs(type(cfg))
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            out += describe(value, f"{prefix}{f.name}.")
+        else:
+            out.append((prefix + f.name, value, docs.get(f.name, "")))
+    return out
 
 
 def smoke_config(task: str, **train) -> Config:

@@ -14,6 +14,7 @@ demo: what `make demo-pathfinder` trains on a CPU: 20,000 generated Pathfinder-3
 """
 
 from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
+from tasks.pathfinder import Options
 
 
 def get_config(variant: str) -> Config:
@@ -34,7 +35,7 @@ def get_config(variant: str) -> Config:
         return Config(
             task="pathfinder",
             variant="demo",
-            difficulty="curv_baseline",
+            data=Options(difficulty="curv_baseline"),
             model=ModelConfig(d_model=64, n_layers=4, d_state=64, prenorm=True),
             optim=OptimConfig(lr=0.004, weight_decay=0.03, warmup_steps=100),
             train=TrainConfig(batch_size=32, eval_batch_size=200, epochs=4, log_every=25),

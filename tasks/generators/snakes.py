@@ -185,8 +185,8 @@ class _Canvas:
 
         seeds(idx) -> (m, 2) seed points (render px) for a new attempt.
         """
-        p, rng, K = self.p, self.rng, N_CANDIDATES
-        half = min(np.pi / 2 / p.continuity, np.pi)
+        rng, K = self.rng, N_CANDIDATES
+        half = min(np.pi / 2 / self.p.continuity, np.pi)
         pending = idx
         for _ in range(ATTEMPTS):
             if pending.size == 0:
@@ -196,16 +196,7 @@ class _Canvas:
             theta = np.zeros(alive.size)
             failed = []
             for k in range(n_paddles):
-                if k == 0:  # any direction, equally likely
-                    cand = rng.uniform(0, 2 * np.pi, alive.size)[:, None] + np.arange(K) * (
-                        2 * np.pi / K)
-                    weight = np.ones((alive.size, K))
-                    gap = np.zeros(alive.size)
-                else:
-                    delta = -half + (np.arange(K) + rng.random((alive.size, 1))) * (2 * half / K)
-                    cand = theta[:, None] + delta
-                    weight = np.cos(np.minimum(p.continuity * np.abs(delta), np.pi / 2)) ** 2
-                    gap = self.margin[alive]
+                cand, weight, gap = self._headings(k, alive, theta, half)
                 u = _unit(cand)  # (m, K, 2)
                 along = gap[:, None, None] + self.probes[None, None, :]  # (m, 1, q)
                 pts = pos[:, None, None, :] + along[..., None] * u[:, :, None, :]
@@ -227,13 +218,8 @@ class _Canvas:
                     live = ~dead
                     self.stamp(alive[live], self.starts[alive[live], c, k - 1],
                                self.ends[alive[live], c, k - 1], +1)
-                if dead.any():  # erase what these images had of contour c
-                    gone = alive[dead]
-                    for j in range(k - 1):
-                        self.stamp(gone, self.starts[gone, c, j], self.ends[gone, c, j], -1)
-                    self.starts[gone, c] = np.nan
-                    self.ends[gone, c] = np.nan
-                    failed.append(gone)
+                if dead.any():
+                    failed.append(self._erase(alive[dead], c, k))
                 keep = ~dead
                 alive, start, end = alive[keep], start[keep], end[keep]
                 theta = cand[rows, pick][keep]
@@ -246,6 +232,26 @@ class _Canvas:
             pending = np.concatenate(failed) if failed else np.zeros(0, np.int64)
             pending.sort()
         self.ok[pending] = False
+
+    def _headings(self, k: int, alive: np.ndarray, theta: np.ndarray, half: float):
+        """(candidate headings (m, K), their weights (m, K), gap before the paddle (m,)) for
+        paddle k: any direction for the first, else turns within ±half of theta weighted by
+        the continuity density cos²(min(c·|δ|, π/2))."""
+        m, K = alive.size, N_CANDIDATES
+        if k == 0:  # any direction, equally likely
+            cand = self.rng.uniform(0, 2 * np.pi, m)[:, None] + np.arange(K) * (2 * np.pi / K)
+            return cand, np.ones((m, K)), np.zeros(m)
+        delta = -half + (np.arange(K) + self.rng.random((m, 1))) * (2 * half / K)
+        weight = np.cos(np.minimum(self.p.continuity * np.abs(delta), np.pi / 2)) ** 2
+        return theta[:, None] + delta, weight, self.margin[alive]
+
+    def _erase(self, gone: np.ndarray, c: int, k: int) -> np.ndarray:
+        """Removes what images `gone` had of contour c (paddles before k - 1); returns gone."""
+        for j in range(k - 1):
+            self.stamp(gone, self.starts[gone, c, j], self.ends[gone, c, j], -1)
+        self.starts[gone, c] = np.nan
+        self.ends[gone, c] = np.nan
+        return gone
 
     def reserve_ends(self, idx: np.ndarray, c: int, n_paddles: int) -> None:
         """Keeps both ends of target contour c clear for the markers from now on."""

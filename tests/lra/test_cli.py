@@ -144,12 +144,13 @@ def test_generate_show_and_train_pathfinder(tmp_path, capsys):
 
     code, _, err = run(capsys, "train", "--task", "pathfinder", "--config", "smoke", "--data-dir",
                        str(data), "--workdir", str(tmp_path / "run"),
-                       "--set", "difficulty=curv_baseline")
+                       "--set", "data.difficulty=curv_baseline")
     assert code == 0, err
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["data"]["kind"] == "generated" and result["data"]["difficulty"] == "curv_baseline"
     assert result["data"]["sizes"] == {"train": 32, "val": 4, "test": 4}
     code, _, err = run(capsys, "train", "--task", "listops", "--config", "smoke", "--data-dir",
                        str(data), "--workdir", str(tmp_path / "run2"),
-                       "--set", "difficulty=curv_baseline")
-    assert code == 2 and "difficulty applies to pathfinder and pathx only" in err
+                       "--set", "data.difficulty=curv_baseline")
+    assert code == 2 and "listops has no data options" in err and err.count("\n") == 1
+    assert not (tmp_path / "run2").exists()

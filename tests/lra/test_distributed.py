@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lra import checkpoint
 from lra.cli import main
-from lra.configs.common import ConfigError
 from lra.distributed import DataParallel
+from lra.errors import ConfigError
 from lra.records import read_metrics
 from tasks.base import TokenSplit, batches
 from tasks.generators import listops as gen
@@ -72,32 +73,66 @@ def test_each_process_reads_its_share_with_one_shape():
         assert parts[0][k]["inputs"].shape == parts[1][k]["inputs"].shape  # one bucket
 
 
-def test_two_processes_on_localhost_train_like_one(tmp_path):
-    """jax.distributed over two CPU processes (gloo collectives): each reads half of each batch;
-    process 0 writes the records, which equal a one-process run's."""
+# Runs `python -m lra ARGV` in a process that, if STOP_AT is set, sends itself SIGTERM while
+# its training batch STOP_AT is read: a preempted host, at a step the test knows.
+PREEMPTED = """
+import os, signal, sys
+import lra.prepare
+from lra import checkpoint
+from lra.cli import main
+real, count, stop_at = lra.prepare.batches, [0], int(os.environ.get("STOP_AT", "0"))
+def batches(*args, **kwargs):
+    for batch in real(*args, **kwargs):
+        if kwargs.get("shuffle_seed") is not None:
+            count[0] += 1
+            if count[0] == stop_at:
+                os.kill(os.getpid(), signal.SIGTERM)
+        yield batch
+lra.prepare.batches = batches
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def two_processes(args: list[str], tmp_path: Path, stop_at: tuple[int, int] = (0, 0)):
+    """Runs args in two processes joined by jax.distributed on localhost; (codes, outputs)."""
     import socket
 
-    gen.generate(tmp_path / "data", train=48, val=40, test=40, min_length=5, max_length=40,
-                 max_depth=4, seed=1)
-    args = [*ARGS, "--data-dir", str(tmp_path / "data")]
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
     procs = []
     for i in range(2):
         env = {**os.environ, "JAX_PLATFORMS": "cpu", "LRA_COORDINATOR": f"localhost:{port}",
-               "LRA_NUM_PROCESSES": "2", "LRA_PROCESS_ID": str(i),
+               "LRA_NUM_PROCESSES": "2", "LRA_PROCESS_ID": str(i), "STOP_AT": str(stop_at[i]),
                "LRA_CACHE_DIR": str(tmp_path / f"cache{i}")}
-        procs.append(subprocess.Popen([sys.executable, "-m", "lra", *args, "--workdir",
-                                       str(tmp_path / "two")], cwd=REPO, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(subprocess.Popen([sys.executable, "-c", PREEMPTED, *args], cwd=REPO,
+                                      env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True))
     outs = [p.communicate(timeout=600)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs[0][-1500:] + outs[1][-1500:]
+    return [p.returncode for p in procs], outs
+
+
+def test_two_processes_stop_together_resume_and_train_like_one(tmp_path):
+    """jax.distributed over two CPU processes (gloo collectives): each reads half of each batch
+    and process 0 writes the records. SIGTERM to one process (not the writer) at step 4 stops
+    both there: each saves step 4 and exits 143, neither waits in a save the other never joins.
+    Rerun, they resume, and the records equal a one-process run's."""
+    gen.generate(tmp_path / "data", train=48, val=40, test=40, min_length=5, max_length=40,
+                 max_depth=4, seed=1)
+    args = [*ARGS, "--set", "train.epochs=2", "--data-dir", str(tmp_path / "data")]
+    two = [*args, "--workdir", str(tmp_path / "two")]
+    codes, outs = two_processes(two, tmp_path, stop_at=(0, 4))
+    assert codes == [143, 143], outs[0][-1500:] + outs[1][-1500:]
+    assert all("stopped by SIGTERM at step 4;" in out for out in outs)
+    assert checkpoint.latest_step(tmp_path / "two") == 4
+    codes, outs = two_processes(two, tmp_path)
+    assert codes == [0, 0], outs[0][-1500:] + outs[1][-1500:]
     assert main([*args, "--workdir", str(tmp_path / "one")]) == 0
-    two = json.loads((tmp_path / "two" / "result.json").read_text())
-    assert two["provenance"]["device"] == {"count": 2, "kind": "cpu", "platform": "cpu",
-                                           "processes": 2}
+    result = json.loads((tmp_path / "two" / "result.json").read_text())
+    assert result["provenance"]["device"] == {"count": 2, "kind": "cpu", "platform": "cpu",
+                                              "processes": 2}
+    assert result["resumed_from_step"] == 4
     a = read_metrics(tmp_path / "one" / "metrics.jsonl")
     b = read_metrics(tmp_path / "two" / "metrics.jsonl")
-    assert len(a) == len(b)  # one writer, no duplicate rows
+    assert [(r["split"], r["step"]) for r in b] == [(r["split"], r["step"]) for r in a]
     np.testing.assert_allclose([r["loss"] for r in b], [r["loss"] for r in a], rtol=2e-4)

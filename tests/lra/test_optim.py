@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lra.configs import ConfigError
 from lra.configs.common import OptimConfig
+from lra.errors import ConfigError
 from lra.optim import group_table, make_optimizer, schedule
 from models.s4d import SSMConfig
 from models.sequence import Backbone, SequenceClassifier

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from lra.cli import main
-from lra.configs import ConfigError
+from lra.errors import ConfigError
 from lra.sweep import parse_grid, plan
 from tasks.generators import listops as gen
 
@@ -67,3 +67,17 @@ def test_sweep_runs_the_grid_records_divergence_then_reports_and_resumes(tmp_pat
     listing = json.loads((out / "lra_runs.json").read_text(),
                          parse_constant=lambda c: pytest.fail(f"{c} in lra_runs.json"))
     assert sorted(r["test_accuracy"] is None for r in listing) == [False, False, True, True]
+
+
+def test_all_stands_for_every_value_of_a_choice(tmp_path):
+    runs = plan("pathfinder", "smoke", tmp_path, [0],
+                grid=["model.b_trainable=all", "data.difficulty=all"])
+    assert [r.overrides for r in runs[:3]] == [
+        ("model.b_trainable=True", "data.difficulty=curv_baseline"),
+        ("model.b_trainable=True", "data.difficulty=curv_contour_length_9"),
+        ("model.b_trainable=True", "data.difficulty=curv_contour_length_14")]
+    assert len(runs) == 6
+    with pytest.raises(ConfigError, match="optim.lr is not a choice key; list its values"):
+        plan("listops", "smoke", tmp_path, [0], grid=["optim.lr=all"])
+    with pytest.raises(ConfigError, match="unknown config key"):
+        plan("listops", "smoke", tmp_path, [0], grid=["data.difficulty=all"])

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from lra.configs import get_config
+from lra.errors import TrainingError
 from lra.records import read_metrics
-from lra.train import TrainingError, train_and_evaluate
+from lra.train import train_and_evaluate
 from tasks.generators import listops as gen
 
 SMOKE = ["train.epochs=2", "train.batch_size=16", "train.eval_batch_size=32", "train.log_every=2"]

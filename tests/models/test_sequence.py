@@ -1,5 +1,7 @@
 """Blocks, pooling and the classifier: shapes, pooling over true length, padding invariance."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -41,8 +43,9 @@ def test_extra_padding_does_not_change_logits(kw):
     variables = model.init(key, short, lengths, train=False)
 
     for train in (False, True):
-        out_s = model.apply(variables, short, lengths, train=train, mutable=["batch_stats"])
-        out_l = model.apply(variables, long, lengths, train=train, mutable=["batch_stats"])
+        apply = jax.jit(functools.partial(model.apply, train=train, mutable=["batch_stats"]))
+        out_s = apply(variables, short, lengths)
+        out_l = apply(variables, long, lengths)
         np.testing.assert_allclose(out_s[0], out_l[0], rtol=1e-4, atol=1e-5)
         jax.tree.map(
             lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), out_s[1], out_l[1]
@@ -87,8 +90,8 @@ def test_padding_invariance_holds_for_every_discretisation(disc):
     lengths = jnp.array([10, 7])
     variables = model.init(jax.random.key(1), x, lengths, train=False)
     long = jnp.pad(x, ((0, 0), (0, 22)), constant_values=3)
-    np.testing.assert_allclose(model.apply(variables, x, lengths, train=False),
-                               model.apply(variables, long, lengths, train=False),
+    apply = jax.jit(functools.partial(model.apply, train=False))
+    np.testing.assert_allclose(apply(variables, x, lengths), apply(variables, long, lengths),
                                rtol=1e-4, atol=1e-5)
 
 
@@ -98,14 +101,16 @@ def test_paired_head_encodes_both_documents_with_one_backbone():
     a, la = jax.random.randint(key1, (3, 12), 1, 9), jnp.array([12, 5, 9])
     b, lb = jax.random.randint(key2, (3, 20), 1, 9), jnp.array([20, 3, 16])
     variables = model.init(jax.random.key(1), a, la, train=False, inputs2=b, lengths2=lb)
-    logits = model.apply(variables, a, la, train=False, inputs2=b, lengths2=lb)
+    logits = jax.jit(functools.partial(model.apply, train=False))(variables, a, la, inputs2=b,
+                                                                   lengths2=lb)
     assert logits.shape == (3, 2)
     # By hand: the same encoder on each document, then MLP([u, v, u-v, u*v]).
     backbone = Backbone(vocab_size=9, **SMALL)
     inner = {"params": variables["params"]["backbone"],
              "batch_stats": variables["batch_stats"]["backbone"]}
-    u = backbone.apply(inner, a, la, train=False)
-    v = backbone.apply(inner, b, lb, train=False)
+    encode = jax.jit(functools.partial(backbone.apply, train=False))
+    u = encode(inner, a, la)
+    v = encode(inner, b, lb)
     p = variables["params"]
     h = jnp.concatenate([u, v, u - v, u * v], -1) @ p["head_hidden"]["kernel"]
     h = jax.nn.gelu(h + p["head_hidden"]["bias"], approximate=False)
@@ -146,7 +151,7 @@ def test_remat_gives_the_same_values_and_gradients():
             out, _ = model.apply({**variables, "params": params}, x, lengths, train=True,
                                  mutable=["batch_stats"])
             return jnp.sum(out**2)
-        return jax.value_and_grad(f)(variables["params"])
+        return jax.jit(jax.value_and_grad(f))(variables["params"])  # jitted, as in training
 
     (a, ga), (b, gb) = loss(plain), loss(remat)
     np.testing.assert_allclose(a, b, rtol=1e-6)

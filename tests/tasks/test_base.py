@@ -1,7 +1,13 @@
 """Shared task helpers: character vocabulary, encoding, seeded splits."""
 
-import numpy as np
+import dataclasses
+import inspect
 
+import numpy as np
+import pytest
+
+import tasks
+from lra.configs.common import field_docs
 from tasks import base
 
 
@@ -26,3 +32,35 @@ def test_seeded_split_partitions_and_repeats():
     assert [len(a[k]) for k in ("train", "val", "test")] == [80, 10, 10]
     assert sorted(np.concatenate(list(a.values()))) == list(range(100))
     assert all((a[k] == b[k]).all() for k in a)
+
+
+@pytest.mark.parametrize("name", sorted(tasks.TASKS))
+def test_every_registered_adapter_keeps_the_contract(name):
+    adapter = tasks.TASKS[name]
+    assert isinstance(adapter.SPEC, base.TaskSpec) and adapter.SPEC.name == name
+    assert adapter.SPEC.title
+    options = adapter.Options
+    assert dataclasses.is_dataclass(options) and options.__dataclass_params__.frozen
+    options()  # the defaults are valid
+    params = inspect.signature(adapter.load).parameters
+    assert list(params) == ["data_dir", "max_length", "options"]
+    keyword_only = inspect.Parameter.KEYWORD_ONLY
+    assert [params[p].kind for p in ("max_length", "options")] == [keyword_only] * 2
+    assert all(p.default is inspect.Parameter.empty for p in params.values())
+    docs = field_docs(options)  # what `python -m lra config` shows for data.KEY
+    assert all(len(docs[f.name]) > 10 for f in dataclasses.fields(options))
+
+
+def test_the_lra_tasks_are_the_benchmarks_six_in_its_order():
+    assert tasks.lra_tasks() == ["listops", "text", "retrieval", "image", "pathfinder", "pathx"]
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "sub" / "record.json"
+    with base.atomic_write(path) as f:
+        f.write("old")
+    with pytest.raises(RuntimeError), base.atomic_write(path) as f:
+        f.write("half of the ne")
+        raise RuntimeError("crash mid-write")
+    assert path.read_text() == "old"
+    assert [p.name for p in path.parent.iterdir()] == ["record.json"]  # no temp file left

@@ -10,6 +10,7 @@ from PIL import Image
 from tasks import image, scifar
 from tasks.base import DataError, batches
 from tests.formats import write_cifar_batches
+from tests.tasks.adapters import load
 
 
 def test_luma_is_pils_grayscale():
@@ -19,7 +20,7 @@ def test_luma_is_pils_grayscale():
 
 def test_python_batches_split_and_normalisation(tmp_path):
     folder = write_cifar_batches(tmp_path, per_batch=1200)  # 6,000 train images
-    data = image.IMAGE.load(str(tmp_path))
+    data = load(image.IMAGE, str(tmp_path))
     assert data.source["sizes"] == {"train": 1000, "val": 5000, "test": 1200}
     assert data.source["kind"] == "cifar-10-batches-py"
     # Test image 0, by hand from the pickle: planes -> RGB -> luma -> S4's normalisation.
@@ -36,7 +37,7 @@ def test_python_batches_split_and_normalisation(tmp_path):
 
 def test_scifar_keeps_three_channels(tmp_path):
     write_cifar_batches(tmp_path, per_batch=1100)
-    data = scifar.TASK.load(str(tmp_path))
+    data = load(scifar.TASK, str(tmp_path))
     batch = next(batches(data.splits["train"], 2, max_length=1024))
     assert batch["inputs"].shape == (2, 1024, 3)
     assert data.spec.in_dim == 3
@@ -44,7 +45,7 @@ def test_scifar_keeps_three_channels(tmp_path):
 
 def test_tfds_cifar10_through_data_source(tmp_path):
     with tfds.testing.mock_data(num_examples=5500, policy=tfds.testing.MockPolicy.USE_CODE):
-        data = image.IMAGE.load(str(tmp_path))
+        data = load(image.IMAGE, str(tmp_path))
     assert data.source["kind"] == "tfds"
     assert data.source["sizes"] == {"train": 500, "val": 5000, "test": 5500}
     assert next(batches(data.splits["val"], 3, max_length=1024))["inputs"].shape == (3, 1024, 1)
@@ -54,7 +55,7 @@ def test_damaged_batch_file_is_named(tmp_path):
     folder = write_cifar_batches(tmp_path)
     (folder / "data_batch_3").write_bytes(b"not a pickle")
     with pytest.raises(DataError, match=r"data_batch_3: not a CIFAR-10 python batch"):
-        image.IMAGE.load(str(tmp_path))
+        load(image.IMAGE, str(tmp_path))
     (folder / "data_batch_3").unlink()
     with pytest.raises(DataError, match=r"data_batch_3 is missing.*cifar-10-python.tar.gz"):
-        image.IMAGE.load(str(tmp_path))
+        load(image.IMAGE, str(tmp_path))

@@ -5,6 +5,7 @@ import pytest
 
 from tasks import base, listops
 from tests.conftest import RELEASE_ROWS, write_listops_release
+from tests.tasks.adapters import load
 
 
 def test_tokenize_like_lra():
@@ -12,7 +13,7 @@ def test_tokenize_like_lra():
 
 
 def test_reads_release_layout(listops_release):
-    data = listops.load(str(listops_release))
+    data = load(listops, str(listops_release))
     assert data.spec.vocab_size == 18 == len(listops.VOCAB)
     assert data.spec.num_classes == 10
     train = data.splits["train"]
@@ -27,11 +28,11 @@ def test_reads_release_layout(listops_release):
 
 def test_finds_the_tarballs_nested_layout(tmp_path):
     write_listops_release(tmp_path, nested=True)
-    assert len(listops.load(str(tmp_path)).splits["val"]) == len(RELEASE_ROWS)
+    assert len(load(listops, str(tmp_path)).splits["val"]) == len(RELEASE_ROWS)
 
 
 def test_truncates_to_max_length_with_eos(listops_release):
-    data = listops.load(str(listops_release), max_length=4)
+    data = load(listops, str(listops_release), max_length=4)
     lengths = data.splits["train"].lengths
     assert lengths.max() == 4
     assert data.source["truncated"]["train"] == sum(
@@ -55,40 +56,40 @@ def test_malformed_row_names_file_and_line(listops_release, line, message):
     lines.insert(2, line)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(base.DataError, match=message):
-        listops.load(str(listops_release))
+        load(listops, str(listops_release))
 
 
 def test_missing_header_and_missing_data(listops_release, tmp_path):
     path = listops_release / "listops-1000" / "basic_test.tsv"
     path.write_text("\n".join(path.read_text().splitlines()[1:]))
     with pytest.raises(base.DataError, match=r"basic_test.tsv:1: expected the header"):
-        listops.load(str(listops_release))
+        load(listops, str(listops_release))
     with pytest.raises(base.DataError, match="does not exist.*lra_release.gz"):
-        listops.load(str(tmp_path / "nowhere"))
+        load(listops, str(tmp_path / "nowhere"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(base.DataError, match="holds no listops-1000 or listops/ folder"):
-        listops.load(str(tmp_path / "empty"))
+        load(listops, str(tmp_path / "empty"))
     path.unlink()
     with pytest.raises(base.DataError, match="basic_test.tsv is missing.*generate"):
-        listops.load(str(listops_release))
+        load(listops, str(listops_release))
 
 
 def test_cache_is_used_and_invalidated(listops_release, monkeypatch):
-    first = listops.load(str(listops_release))
+    first = load(listops, str(listops_release))
     calls = []
     real_parse = listops.parse_tsv
     monkeypatch.setattr(listops, "parse_tsv", lambda *a: calls.append(a) or real_parse(*a))
-    second = listops.load(str(listops_release))
+    second = load(listops, str(listops_release))
     assert calls == []  # served from the cache
     np.testing.assert_array_equal(first.splits["test"].tokens, second.splits["test"].tokens)
     path = listops_release / "listops-1000" / "basic_train.tsv"
     path.write_text(path.read_text() + "( ( ( [MAX 1 ) 3 ) ] )\t3\n")
-    third = listops.load(str(listops_release))
+    third = load(listops, str(listops_release))
     assert len(calls) == 3 and len(third.splits["train"]) == len(RELEASE_ROWS) + 1
 
 
 def test_batches_pad_to_buckets_and_count_every_example_once(listops_release):
-    split = listops.load(str(listops_release)).splits["train"]
+    split = load(listops, str(listops_release)).splits["train"]
     seen = []
     out = list(base.batches(split, 4, max_length=2048, min_bucket=8))
     assert len(out) == 3

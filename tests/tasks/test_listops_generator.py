@@ -8,6 +8,7 @@ import pytest
 from tasks import listops
 from tasks.generators import listops as gen
 from tests.conftest import RELEASE_ROWS
+from tests.tasks.adapters import load
 
 
 def stack_eval(tokens: list[str]) -> int:
@@ -68,7 +69,7 @@ def test_generated_files(tmp_path):
         assert stack_eval(toks) == int(target)
         assert src.count("(") == src.count(")")
     # The adapter reads it and says it is generated data.
-    data = listops.load(str(tmp_path))
+    data = load(listops, str(tmp_path))
     assert data.source["kind"] == "generated" and data.source["generator"]["seed"] == 3
     assert len(data.splits["train"]) == 60
 

@@ -6,11 +6,12 @@ import pytest
 from tasks import pathfinder
 from tasks.base import DataError, batches
 from tests.formats import write_pathfinder
+from tests.tasks.adapters import load
 
 
 def test_split_pixels_labels_and_skipped_empty_images(tmp_path):
     write_pathfinder(tmp_path / "data", empty=((1, 3), (2, 0)))  # 30 metadata lines, 2 empty
-    data = pathfinder.PATHFINDER.load(str(tmp_path / "data"))
+    data = load(pathfinder.PATHFINDER, str(tmp_path / "data"))
     # n = 28: int(0.1·n) = 2 for val and test, as S4's rule.
     assert data.source["sizes"] == {"train": 24, "val": 2, "test": 2}
     assert data.source["empty_images_skipped"] == 2
@@ -27,17 +28,17 @@ def test_split_pixels_labels_and_skipped_empty_images(tmp_path):
 
 def test_second_load_reads_the_cache_and_split_is_seeded(tmp_path):
     write_pathfinder(tmp_path)
-    a = pathfinder.PATHFINDER.load(str(tmp_path))
+    a = load(pathfinder.PATHFINDER, str(tmp_path))
     for png in (tmp_path / "pathfinder32").rglob("*.png"):
         png.unlink()  # the cache must not need them any more
-    b = pathfinder.PATHFINDER.load(str(tmp_path))
+    b = load(pathfinder.PATHFINDER, str(tmp_path))
     for name in ("train", "val", "test"):
         np.testing.assert_array_equal(a.splits[name].pixels, b.splits[name].pixels)
 
 
 def test_path_x_uses_the_128_folder(tmp_path):
     write_pathfinder(tmp_path, resolution=128, batches=1, per_batch=10, empty=())
-    data = pathfinder.PATHX.load(str(tmp_path))
+    data = load(pathfinder.PATHX, str(tmp_path))
     assert data.splits["train"].pixels.shape == (8, 128 * 128)
     assert data.spec.max_length == 16384
 
@@ -47,17 +48,17 @@ def test_bad_metadata_line_names_file_and_line(tmp_path):
     with open(folder / "metadata" / "1.npy", "a") as f:
         f.write("imgs/1 sample_99.png 99\n")
     with pytest.raises(DataError, match=r"metadata/1.npy:11: expected 11 space-separated"):
-        pathfinder.PATHFINDER.load(str(tmp_path))
+        load(pathfinder.PATHFINDER, str(tmp_path))
 
 
 def test_corrupt_png_and_missing_image_are_named(tmp_path):
     folder = write_pathfinder(tmp_path)
     (folder / "imgs" / "2" / "sample_4.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(DataError, match=r"imgs/2/sample_4.png: unreadable PNG"):
-        pathfinder.PATHFINDER.load(str(tmp_path))
+        load(pathfinder.PATHFINDER, str(tmp_path))
     (folder / "imgs" / "2" / "sample_4.png").unlink()
     with pytest.raises(DataError, match=r"metadata/2.npy:5: names .*sample_4.png, which does"):
-        pathfinder.PATHFINDER.load(str(tmp_path))
+        load(pathfinder.PATHFINDER, str(tmp_path))
 
 
 def test_wrong_resolution_and_missing_difficulty(tmp_path):
@@ -67,6 +68,6 @@ def test_wrong_resolution_and_missing_difficulty(tmp_path):
     (tmp_path / "pathfinder128").rmdir()
     (tmp_path / "pathfinder128_").rename(tmp_path / "pathfinder128")
     with pytest.raises(DataError, match=r"expected 128x128 pixels, found 32x32"):
-        pathfinder.PATHX.load(str(tmp_path))
+        load(pathfinder.PATHX, str(tmp_path))
     with pytest.raises(DataError, match=r"holds no pathfinder32.*lra_release.gz"):
-        pathfinder.PATHFINDER.load(str(tmp_path))
+        load(pathfinder.PATHFINDER, str(tmp_path))

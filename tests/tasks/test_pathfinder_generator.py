@@ -14,6 +14,7 @@ from PIL import Image
 from tasks import pathfinder
 from tasks.generators import pathfinder as gen
 from tasks.generators.snakes import draw
+from tests.tasks.adapters import load
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +209,7 @@ def test_a_stopped_run_resumes_and_other_settings_are_refused(tmp_path):
 
 def test_the_adapter_reads_the_output(tmp_path):
     summary = gen.generate(tmp_path, resolution=32, n=60, per_batch=25, seed=0, workers=1)
-    data = pathfinder.PATHFINDER.load(str(tmp_path))
+    data = load(pathfinder.PATHFINDER, str(tmp_path))
     assert data.source["kind"] == "generated"
     assert data.source["generator"]["difficulties"]["curv_contour_length_14"]["n"] == 60
     assert data.source["sizes"] == {"train": 48, "val": 6, "test": 6}

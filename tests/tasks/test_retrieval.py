@@ -6,11 +6,12 @@ import pytest
 from tasks import retrieval
 from tasks.base import DataError, batches
 from tests.formats import AAN_TEXT, write_aan
+from tests.tasks.adapters import load
 
 
 def test_loads_pairs_with_a_train_vocabulary(tmp_path):
     write_aan(tmp_path / "lra_release" / "lra_release")  # the tarball's nesting
-    data = retrieval.load(str(tmp_path))
+    data = load(retrieval, str(tmp_path))
     assert data.source["sizes"] == {"train": 12, "val": 5, "test": 6}
     chars = sorted(set("".join(AAN_TEXT)))
     assert data.spec.vocab_size == 3 + len(chars) == data.source["vocab_size"]
@@ -27,7 +28,7 @@ def test_loads_pairs_with_a_train_vocabulary(tmp_path):
 
 def test_documents_are_cut_to_max_length_with_eos(tmp_path):
     write_aan(tmp_path)
-    data = retrieval.load(str(tmp_path), max_length=20)
+    data = load(retrieval, str(tmp_path), max_length=20)
     split = data.splits["train"]
     assert split.first.lengths.max() == 20 and split.second.lengths.max() == 20
     assert data.source["truncated"]["train"] > 0
@@ -40,10 +41,10 @@ def test_documents_are_cut_to_max_length_with_eos(tmp_path):
 def test_malformed_rows_name_file_and_line(tmp_path, bad, message):
     write_aan(tmp_path, bad_line=bad)
     with pytest.raises(DataError, match=rf"new_aan_pairs\.train\.tsv:13: {message}"):
-        retrieval.load(str(tmp_path))
+        load(retrieval, str(tmp_path))
 
 
 def test_missing_files_say_where_to_get_them(tmp_path):
     (tmp_path / "tsv_data").mkdir()
     with pytest.raises(DataError, match="new_aan_pairs.train.tsv is missing.*lra_release.gz"):
-        retrieval.load(str(tmp_path))
+        load(retrieval, str(tmp_path))

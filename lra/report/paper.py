@@ -8,15 +8,10 @@ averaged as 50 like every S4-family paper.
 
 from __future__ import annotations
 
-TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
-TITLES = {
-    "listops": "ListOps",
-    "text": "Text",
-    "retrieval": "Retrieval",
-    "image": "Image",
-    "pathfinder": "Pathfinder",
-    "pathx": "Path-X",
-}
+import tasks
+
+TASKS = tuple(tasks.lra_tasks())  # the LRA table's columns, from the task registry
+TITLES = {t: tasks.TASKS[t].SPEC.title for t in TASKS}
 FAIL = "✗"
 FAIL_SCORE = 50.0
 

@@ -1,39 +1,20 @@
 """Tables from run records: aggregation, labelling, and the paper's averaging rule."""
 
-import json
-
 import pandas as pd
 import pytest
 
-from lra import paper
-from lra.report import ablation_tables, build_table, load_results, to_latex, write_report
+from lra.errors import ReportError
+from lra.report import paper
+from lra.report.runs import load_results
+from lra.report.tables import ablation_tables, build_table, to_latex
+from lra.report.write import write_report
+from tests.lra.report.records import write_record
 
 
 def test_paper_averages_recompute_to_the_stated_ones():
     # ✗ counts as 50: S4D-Lin -> 78.39, Transformer -> 53.66 (lra-reference §1.1, §7.1).
     for model, _, cells, stated in paper.ROWS:
         assert paper.average(cells) == pytest.approx(stated, abs=0.006), model
-
-
-def write_record(root, name, task, seed, acc, variant="full", kind="release", model="S4D-Inv",
-                 ssm=None, val=None, failed=None, **extra):
-    """A run folder as the trainer leaves it: result.json (or failure.json), config.json with
-    the SSM choices, metrics.jsonl with one val row per epoch in `val`."""
-    path = root / name / ("failure.json" if failed else "result.json")
-    path.parent.mkdir(parents=True)
-    record = {"model": model, "task": task, "variant": variant, "seed": seed,
-              "epochs_completed": 40, "epochs_planned": 40, "data": {"kind": kind}, **extra}
-    record.update({"error": failed, "epochs_completed": 3} if failed else {"test_accuracy": acc})
-    path.write_text(json.dumps(record))
-    if ssm is not None:
-        (path.parent / "config.json").write_text(json.dumps({"model": {
-            "a_init": "inv", "b_init": "auto", "disc": "zoh", "real_transform": "exp",
-            "dt_transform": "exp", "b_trainable": True, **ssm}}))
-    if val is not None:
-        (path.parent / "metrics.jsonl").write_text("".join(
-            json.dumps({"split": "val", "epoch": e, "accuracy": a}) + "\n"
-            for e, a in enumerate(val, 1)))
-    return path
 
 
 def test_table_groups_seeds_and_labels_scale(tmp_path):
@@ -168,3 +149,16 @@ def test_three_ablated_choices_give_init_rows_and_combined_columns(tmp_path):
     assert list(table["init"]) == ["legs", "lin"]
     assert list(table.columns[1:]) == ["disc zoh, Re(A) exp", "disc zoh, Re(A) relu",
                                        "disc dss, Re(A) exp", "disc dss, Re(A) relu"]
+
+
+def test_named_models_come_from_the_config_not_the_name(tmp_path):
+    # A record's display name cannot smuggle an ablated run into the LRA table.
+    write_record(tmp_path, "a", "listops", 0, 0.6, model="S4D-Inv", ssm={"disc": "bilinear"})
+    write_record(tmp_path, "b", "listops", 0, 0.5, model="S4D-Inv")
+    results = load_results(tmp_path)
+    assert list(results.named) == [False, True]
+    ours = build_table(results)
+    assert list(ours[ours.Source.str.startswith("ours")]["ListOps"]) == ["50.00 (n=1)"]
+    (tmp_path / "b" / "config.json").unlink()
+    with pytest.raises(ReportError, match="b/result.json has no config.json beside it"):
+        load_results(tmp_path)

@@ -1,8 +1,9 @@
 """Training curves from run records: validation accuracy by epoch, one PNG per task.
 
 Each run is one line (its seed in the legend of its group); runs at the same scale share a colour.
-S4's published sanity checkpoints (lra/paper.py SANITY, lra-reference §6) are drawn as marks, and
-the majority-class rate of the test split as a dotted line.
+S4's published sanity checkpoints (lra/report/paper.py SANITY, lra-reference §6) are drawn as
+marks, and the majority-class rate of the test split as a dotted line. Drawn with matplotlib's
+object API (one Figure per plot, no pyplot): no global backend to switch, no figure left open.
 """
 
 from __future__ import annotations
@@ -10,34 +11,31 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")  # files only: no display on servers and CI
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from lra import paper  # noqa: E402
-from lra.records import read_metrics  # noqa: E402
+from lra.report import paper
+from lra.report.runs import GROUP, named_models, scale, title, val_curve
 
 MAX_LEGEND = 12  # groups; an ablation sweep's dozens of lines are drawn without one
 
 
-def val_curve(record_dir: Path) -> tuple[list[int], list[float]]:
-    """(epochs, val accuracy %) from a run's metrics.jsonl; empty when it has none."""
-    path = record_dir / "metrics.jsonl"
-    if not path.exists():
-        return [], []
-    rows = [r for r in read_metrics(path) if r.get("split") == "val"]
-    return [r["epoch"] for r in rows], [100.0 * r["accuracy"] for r in rows]
-
-
 def plot_task(task: str, runs: pd.DataFrame, runs_dir: Path, out: Path) -> Path | None:
     """Writes out (a PNG) for one task's runs; None when no run has validation rows."""
-    from lra.report import GROUP, scale
+    fig = figure(task, runs, runs_dir)
+    if fig is None:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    return out
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+def figure(task: str, runs: pd.DataFrame, runs_dir: Path) -> Figure | None:
+    """The validation curves of one task's runs; None when no run has validation rows."""
+    fig = Figure(figsize=(7.5, 4.5), dpi=120)
+    ax = fig.subplots()
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     groups = list(runs.groupby(["model", *GROUP], sort=True))
     drawn = 0
     for i, ((model, *_), group) in enumerate(groups):
@@ -51,7 +49,6 @@ def plot_task(task: str, runs: pd.DataFrame, runs_dir: Path, out: Path) -> Path 
                     ls="--" if run.failed else "-")
             drawn += 1
     if not drawn:
-        plt.close(fig)
         return None
     if task in paper.SANITY:
         epoch, acc = paper.SANITY[task]
@@ -64,15 +61,12 @@ def plot_task(task: str, runs: pd.DataFrame, runs_dir: Path, out: Path) -> Path 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
-    ax.set_title(f"{paper.TITLES.get(task, task)}: validation accuracy by epoch"
+    ax.set_title(f"{title(task)}: validation accuracy by epoch"
                  + ("" if len(groups) <= MAX_LEGEND else f" ({len(groups)} configurations)"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return fig
 
 
 def plot_curves(results: pd.DataFrame, runs_dir: Path, out_dir: Path) -> list[Path]:
@@ -81,8 +75,6 @@ def plot_curves(results: pd.DataFrame, runs_dir: Path, out_dir: Path) -> list[Pa
     As in the LRA table, only the paper's named models are drawn; the ablated variants
     ("S4D-Inv (bilinear)") are in the ablation tables, and dozens of them would bury the rest.
     """
-    from lra.report import named_models
-
     written = []
     results = named_models(results)
     for task, runs in ([] if results.empty else results.groupby("task", sort=True)):

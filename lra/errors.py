@@ -1,0 +1,45 @@
+"""Every error a user can cause, in one light module (the command line imports only this).
+
+Each message is one line that names the key, file or folder at fault and says what to do; the
+command line prints it after `error: ` and exits with code 2. `Interrupted` is not a fault: a
+stop signal ended the run after saving it, and the exit code is the shell's 128 + signal.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+# Raised by the task adapters, which never import lra/ (tasks/ sits below it).
+from tasks.base import DataError
+
+
+class ConfigError(Exception):
+    """A bad config name, key or value; the message says what is allowed."""
+
+
+class TrainingError(Exception):
+    """The run cannot go on (non-finite loss, a workdir holding another run, ...)."""
+
+
+class ReportError(Exception):
+    """No run records where the user pointed, or records that cannot be read."""
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT stopped the run after checkpointing it; the same command resumes it."""
+
+    def __init__(self, signum: int, step: int, workdir: Path):
+        self.exit_code = 128 + signum  # the shell's convention for "ended by this signal"
+        self.step = step
+        super().__init__(
+            f"stopped by {signal.Signals(signum).name} at step {step}; the state is saved in "
+            f"{workdir}/checkpoints. Run the same command again to resume."
+        )
+
+
+# What the command line reports as `error: <message>` with exit code 2.
+USER_ERRORS = (ConfigError, DataError, TrainingError, ReportError)
+
+__all__ = ["USER_ERRORS", "ConfigError", "DataError", "Interrupted", "ReportError",
+           "TrainingError"]

@@ -1,0 +1,171 @@
+"""Everything a run needs before its first step, checked: `prepare()` returns a `Run`.
+
+prepare() makes every check that can fail (config values, devices, the workdir, the data, the
+model) before anything is written, so a bad run leaves no trace: no workdir, no checkpoint
+folder, no half-written record. In this order, cheapest first:
+  1. the batch against grad_accum and the device count;
+  2. the workdir: a finished or failed run there, or another run's checkpoint or metrics, is
+     refused; this run's checkpoint means resume;
+  3. the task's data (read, checked and cached by its adapter, tasks/);
+  4. the model, its parameters, the optimiser and the compiled-on-first-call steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from lra import checkpoint, records
+from lra.build import create_model, max_length, model_name
+from lra.configs import changes
+from lra.configs.common import Config, task_adapter, to_dict
+from lra.distributed import DataParallel
+from lra.errors import ConfigError, TrainingError
+from lra.optim import make_optimizer
+from lra.steps import TrainState, eval_step, model_inputs, train_step
+from tasks.base import TaskData, TaskSpec, batches, num_batches
+
+# The records of a run that has ended: finished, or stopped by a non-finite loss.
+ENDED = {"result.json": "a finished run", "failure.json": "a failed run"}
+
+
+@dataclasses.dataclass
+class Run:
+    """A checked run, ready to train: what the loop reads and never changes."""
+
+    cfg: Config
+    workdir: Path
+    data_dir: str
+    data: TaskData
+    length: int  # the sequence limit (max_length(cfg, spec))
+    dp: DataParallel
+    steps_per_epoch: int
+    total_steps: int  # length of the lr schedule
+    state: TrainState  # freshly initialised, placed on the devices
+    labels: Any  # each parameter's optimiser group
+    schedules: dict  # {group: lr schedule}
+    train_fn: Any  # jitted train_step
+    eval_fn: Any  # jitted eval_step
+    dropout_key: jax.Array
+    resuming: bool  # the workdir holds this run's checkpoint
+    main: bool  # the process that writes the run records
+    started: float  # time.time() when this session began
+    header: dict  # what result.json and failure.json both say about the run
+
+    @property
+    def spec(self) -> TaskSpec:
+        return self.data.spec
+
+    def train_batches(self, epoch: int, skip: int):
+        """This process's share of the epoch's shuffled training batches, from batch `skip`."""
+        t = self.cfg.train
+        return batches(self.data.splits["train"], t.batch_size, max_length=self.length,
+                       min_bucket=t.min_bucket, shuffle_seed=[self.cfg.seed, epoch],
+                       drop_last=True, skip=skip, part=self.dp.local_part())
+
+
+def check_batches(cfg: Config, dp: DataParallel) -> None:
+    """The batch must split into micro-batches, and each over the devices."""
+    t = cfg.train
+    if t.grad_accum < 1 or t.batch_size % t.grad_accum:
+        raise ConfigError(f"train.grad_accum={t.grad_accum} must be >= 1 and divide "
+                          f"train.batch_size={t.batch_size}")
+    dp.check("train.batch_size / train.grad_accum", t.batch_size // t.grad_accum)
+    dp.check("train.eval_batch_size", t.eval_batch_size)
+
+
+def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> bool:
+    """True if workdir holds this run's checkpoint (resume); raises if it holds anything else.
+
+    Reads only: a workdir that is refused is left exactly as it was."""
+    for name, what in ENDED.items():
+        if (workdir / name).exists():
+            raise TrainingError(f"{workdir} holds {what} ({name}); nothing was changed. "
+                                "Pass a new --workdir, or delete that folder to start over.")
+    if checkpoint.latest_step(workdir) is not None:
+        saved = json.loads((workdir / "config.json").read_text())
+        saved.pop("data_dir", None)
+        current = json.loads(json.dumps(to_dict(cfg)))  # tuples as lists, as saved
+        if saved != current:
+            diff = sorted(k for k in saved.keys() | current.keys()
+                          if saved.get(k) != current.get(k))
+            raise TrainingError(f"{workdir} holds a checkpoint of a run with another config "
+                                f"(differs in {', '.join(diff)}); resume it with its own config, "
+                                "or pass a new --workdir.")
+        return True
+    if (workdir / "metrics.jsonl").exists():
+        raise TrainingError(f"{workdir} holds a run without a checkpoint to resume from "
+                            "(metrics.jsonl); nothing was changed. Pass a new --workdir, or "
+                            "delete that folder to start over.")
+    if resume:
+        raise TrainingError(f"--resume: {workdir} holds no checkpoint to resume from; leave out "
+                            "--resume to start the run there.")
+    return False
+
+
+def load_task(cfg: Config, data_dir: str) -> TaskData:
+    """The task's data, read by its adapter with the config's data options."""
+    adapter = task_adapter(cfg.task)
+    return adapter.load(data_dir, max_length=max_length(cfg, adapter.SPEC), options=cfg.data)
+
+
+def majority_baseline(data: TaskData) -> float:
+    """Test accuracy of always predicting the most common training class."""
+    majority = np.bincount(data.splits["train"].targets).argmax()
+    return float(np.mean(data.splits["test"].targets == majority))
+
+
+def init_state(cfg: Config, spec: TaskSpec, example: dict, total_steps: int, key: jax.Array):
+    """(train state, parameter groups, lr schedules) of a new run, on the host."""
+    model = create_model(cfg, spec)
+    args, extra = model_inputs(example)
+    variables = model.init(key, *args, train=False, **extra)
+    tx, labels, schedules = make_optimizer(variables["params"], cfg.optim, total_steps)
+    state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
+                              batch_stats=variables.get("batch_stats", {}))
+    return state, labels, schedules
+
+
+def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
+            resume: bool = False) -> Run:
+    """Checks a run and builds what it needs (module docstring); writes nothing."""
+    started = time.time()
+    workdir, data_dir = Path(workdir), str(data_dir)
+    dp = DataParallel()
+    check_batches(cfg, dp)
+    resuming = check_workdir(cfg, workdir, resume=resume)
+    data = load_task(cfg, data_dir)
+    length, bs = max_length(cfg, data.spec), cfg.train.batch_size
+    steps_per_epoch = num_batches(len(data.splits["train"]), bs, drop_last=True)
+    if steps_per_epoch == 0:
+        raise ConfigError(f"train.batch_size={bs} exceeds the "
+                          f"{len(data.splits['train'])} training examples")
+    total_steps = cfg.optim.total_steps or cfg.train.epochs * steps_per_epoch
+    example = next(batches(data.splits["train"], bs, max_length=length,
+                           min_bucket=cfg.train.min_bucket))
+    init_key, dropout_key = jax.random.split(jax.random.key(cfg.seed))
+    state, labels, schedules = init_state(cfg, data.spec, example, total_steps, init_key)
+    state = dp.state(state, cfg.train.shard_params)
+    state_sharding = jax.tree.map(lambda x: x.sharding, state)
+    train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
+                       donate_argnums=0, out_shardings=(state_sharding, dp.replicated))
+    header = {
+        "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
+        "seed": cfg.seed, "config_changes": changes(cfg), "epochs_planned": cfg.train.epochs,
+        "num_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
+        "majority_baseline_test": majority_baseline(data), "data": data.source,
+        "provenance": records.provenance(),
+    }
+    return Run(cfg=cfg, workdir=workdir, data_dir=data_dir, data=data, length=length, dp=dp,
+               steps_per_epoch=steps_per_epoch, total_steps=total_steps, state=state,
+               labels=labels, schedules=schedules, train_fn=train_fn,
+               eval_fn=jax.jit(eval_step, out_shardings=dp.replicated),
+               dropout_key=dropout_key, resuming=resuming,
+               main=jax.process_index() == 0, started=started, header=header)
