@@ -11,53 +11,76 @@ CONFIG ?= full
 MODEL ?= s4d-inv
 TASK ?= listops
 GEN ?= data/generated
+# The accelerator JAX is installed for: cpu (the default), cuda12, cuda13 or tpu. The JAX extra
+# is taken at the locked JAX version, so the accelerator build matches what CI tests.
+ACCEL ?= cpu
+ACCELS := cpu cuda12 cuda13 tpu
+JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.lock)
+STAMP := $(VENV)/.installed
 # The task registry (tasks/__init__.py) is the one list of tasks: every task gets a target and a
-# -smoke target; `make lra` runs the six LRA tasks. Empty until `make install` has made the venv.
-TASKS := $(shell $(BIN)/python -m lra tasks --names 2>/dev/null)
-LRA_TASKS := $(shell $(BIN)/python -m lra tasks --names --lra 2>/dev/null)
+# -smoke target; `make lra` runs the six LRA tasks. The list is written into $(TASKS_MK) from the
+# registry (with the venv made first on a fresh clone), and re-made when the registry changes.
+TASKS_MK := $(VENV)/tasks.mk
+ifneq ($(filter-out help install lock clean,$(or $(MAKECMDGOALS),help)),)
+include $(TASKS_MK)
+endif
 # The S4D paper's ablation axes: initialisation x discretisation x real-part transform, each
 # over all its values (models/choices.py).
 GRID ?= --grid model.a_init=all --grid model.disc=all --grid model.real_transform=all
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock test lint data demo demo-pathfinder lra ablation table bench clean \
-	$(TASKS) $(TASKS:%=%-smoke)
+.PHONY: help install lock test test-latest lint data demo demo-pathfinder lra ablation table bench \
+	clean $(TASKS) $(TASKS:%=%-smoke)
 
 help:  ## List the targets.
 	@grep -E '^[a-zA-Z_$$(%:)-]+:.*## ' $(MAKEFILE_LIST) \
 	  | sed -e 's/^$$(TASKS:%=%-smoke)/TASK-smoke/' -e 's/^$$(TASKS)/TASK/' \
 	  | awk '{i = index($$0, "## "); n = $$0; sub(/:.*/, "", n); \
 	          printf "  %-15s %s\n", n, substr($$0, i + 3)}'
-	@echo "  TASK is one of: $(or $(TASKS),(run make install first))"
-	@test ! -x $(BIN)/python || $(BIN)/python -c \
-	  "from lra.configs import MODELS; print('  MODEL is one of:', ' '.join(MODELS))"
-	@echo "  variables: DATA=$(DATA) RUNS=$(RUNS) SEEDS=\"$(SEEDS)\" MODEL=$(MODEL) CONFIG=$(CONFIG)"
+	@if [ -x $(BIN)/python ]; then echo "  TASK is one of: $$($(LRA) tasks --names)"; \
+	  $(BIN)/python -c "from lra.configs import MODELS; print('  MODEL is one of:', *MODELS)"; \
+	  else echo "  TASK, MODEL: listed once the venv exists (any target but help makes it)"; fi
+	@echo "  variables: DATA=$(DATA) RUNS=$(RUNS) SEEDS=\"$(SEEDS)\" MODEL=$(MODEL) CONFIG=$(CONFIG) ACCEL=$(ACCEL)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python  ## Create .venv/ and install the project with its pinned versions.
-	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+ifeq ($(filter $(ACCEL),$(ACCELS)),)
+$(error ACCEL=$(ACCEL): choose one of $(ACCELS))
+endif
 
-lock: $(BIN)/python  ## Rewrite requirements.lock from the current venv.
+install: | $(BIN)/python  ## Install the project and its locked versions into .venv/; ACCEL=cuda12|cuda13|tpu adds JAX's build for that accelerator.
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]' \
+	  $(if $(filter-out cpu,$(ACCEL)),'jax[$(ACCEL)]==$(JAX_VERSION)')
+	touch $(STAMP)
+
+# Every target that runs Python depends on the stamp: on a fresh clone it makes the venv first.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(MAKE) install
+
+$(TASKS_MK): tasks/__init__.py $(STAMP)
+	{ echo "TASKS := $$($(LRA) tasks --names)"; \
+	  echo "LRA_TASKS := $$($(LRA) tasks --names --lra)"; } > $@
+
+lock: | $(BIN)/python  ## Rewrite requirements.lock from the current venv.
 	{ head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
-test:  ## Run the whole test suite on the CPU (minutes).
+test: $(STAMP)  ## Run the whole test suite on the CPU (minutes).
 	$(BIN)/python -m pytest
 
-lint:  ## Lint with ruff, and check the import layers and that there is no import cycle.
+lint: $(STAMP)  ## Lint with ruff, and check the import layers and that there is no import cycle.
 	$(BIN)/ruff check lra models tasks tests
 	$(BIN)/lint-imports
 
-data:  ## Generate the synthetic set in the release layout under GEN=: ListOps 96k/2k/2k, Pathfinder-32 and Path-X 200k each (Pathfinder 2.3 min, Path-X 9.5 min measured on 2 cores; reruns resume).
+data: $(STAMP)  ## Generate the synthetic set in the release layout under GEN=: ListOps 96k/2k/2k, Pathfinder-32 and Path-X 200k each (Pathfinder 2.3 min, Path-X 9.5 min measured on 2 cores; reruns resume).
 	$(LRA) data generate --task listops --out $(GEN)
 	$(LRA) data generate --task pathfinder --resolution 32 --n 200000 --out $(GEN)
 	$(LRA) data generate --task pathx --resolution 128 --n 200000 --out $(GEN)
 	@echo "generated data: $(GEN) (train with DATA=$(GEN))"
 
-demo:  ## No data, no network, ~17 min on 2 CPU cores: generated ListOps and Pathfinder-32, trained, tabled, plotted (redoes runs/demo/).
+demo: $(STAMP)  ## No data, no network, ~17 min on 2 CPU cores: generated ListOps and Pathfinder-32, trained, tabled, plotted (redoes runs/demo/).
 	rm -rf $(RUNS)/demo
 	$(LRA) data generate --task listops --out $(RUNS)/demo/data --train 6000 --val 1000 --test 1000 \
 	  --min-length 20 --max-length 100 --max-depth 4 --seed 0
@@ -70,7 +93,7 @@ demo:  ## No data, no network, ~17 min on 2 CPU cores: generated ListOps and Pat
 	$(LRA) report --runs $(RUNS)/demo/runs --out $(RUNS)/demo
 	@echo "demo records: $(RUNS)/demo/runs/   tables: $(RUNS)/demo/lra_table.md   plots: $(RUNS)/demo/plots/"
 
-demo-pathfinder:  ## Longer CPU demo: 20k easy Pathfinder-32 images, 4 epochs (~21 min on 2 cores).
+demo-pathfinder: $(STAMP)  ## Longer CPU demo: 20k easy Pathfinder-32 images, 4 epochs (~21 min on 2 cores).
 	rm -rf $(RUNS)/demo-pathfinder
 	$(LRA) data generate --task pathfinder --resolution 32 --difficulty curv_baseline --n 20000 \
 	  --seed 0 --out $(RUNS)/demo-pathfinder/data
@@ -79,24 +102,24 @@ demo-pathfinder:  ## Longer CPU demo: 20k easy Pathfinder-32 images, 4 epochs (~
 	$(LRA) report --runs $(RUNS)/demo-pathfinder/runs --out $(RUNS)/demo-pathfinder
 	@echo "records: $(RUNS)/demo-pathfinder/runs/   table: $(RUNS)/demo-pathfinder/lra_table.md"
 
-$(TASKS):  ## One task's paper config for every seed: make TASK [DATA= SEEDS= MODEL= CONFIG=full]
+$(TASKS): $(STAMP)  ## One task's paper config for every seed: make TASK [DATA= SEEDS= MODEL= CONFIG=full]
 	$(LRA) sweep --task $@ --config $(CONFIG) --model $(MODEL) --seeds $(SEEDS) \
 	  --data-dir $(DATA) --runs $(RUNS)
 
-$(TASKS:%=%-smoke):  ## The same in seconds with the tiny smoke config (checks data and set-up), e.g. make text-smoke
+$(TASKS:%=%-smoke): $(STAMP)  ## The same in seconds with the tiny smoke config (checks data and set-up), e.g. make text-smoke
 	$(LRA) sweep --task $(@:%-smoke=%) --config smoke --model $(MODEL) --seeds $(SEEDS) \
 	  --data-dir $(DATA) --runs $(RUNS)
 
 lra: $(LRA_TASKS)  ## All six LRA tasks in turn (days on one GPU; see README for times).
 
-ablation:  ## The paper's ablation grid (init x disc x Re(A)) on one task: make ablation TASK=listops CONFIG=full [GRID=...]
+ablation: $(STAMP)  ## The paper's ablation grid (init x disc x Re(A)) on one task: make ablation TASK=listops CONFIG=full [GRID=...]
 	$(LRA) sweep --task $(TASK) --config $(CONFIG) --seeds $(SEEDS) --data-dir $(DATA) \
 	  --runs $(RUNS) $(GRID)
 
-table:  ## Regenerate every table and plot in results/ from the run records in results/runs/.
+table: $(STAMP)  ## Regenerate every table and plot in results/ from the run records in results/runs/.
 	$(LRA) report --runs results/runs --out results
 
-bench:  ## Speed and memory of the S4D layer, a 4-layer model and a training step (JSON lines).
+bench: $(STAMP)  ## Speed and memory of the S4D layer, a 4-layer model and a training step (JSON lines).
 	$(LRA) bench --out $(RUNS)/bench.jsonl
 
 clean:  ## Remove caches and build leftovers (not runs/ or data/).

@@ -51,3 +51,33 @@ def test_demo_trains_listops_and_pathfinder_then_reports():
     trains = [(a.task, a.config) for a in cmds if a.command == "train"]
     assert trains == [("listops", "demo"), ("pathfinder", "demo")]
     assert cmds[-1].command == "report" and cmds[-1].runs == "/r/demo/runs"
+
+
+@pytest.mark.parametrize("accel", ["cpu", "cuda12", "cuda13", "tpu"])
+def test_install_takes_jax_for_the_accelerator_at_the_locked_version(accel):
+    lock = (ROOT / "requirements.lock").read_text()
+    (jax_version,) = [line.split("==")[1] for line in lock.splitlines() if line.startswith("jax==")]
+    text = subprocess.run(["make", "-n", "-C", str(ROOT), "install", f"ACCEL={accel}"],
+                          check=True, capture_output=True, text=True).stdout.replace("\\\n", " ")
+    (pip,) = [shlex.split(line) for line in text.splitlines() if "pip install" in line]
+    assert pip[pip.index("-c") + 1] == "requirements.lock" and "-e" in pip
+    extras = [a for a in pip if a.startswith("jax[")]
+    assert extras == ([] if accel == "cpu" else [f"jax[{accel}]=={jax_version}"])
+
+
+def test_an_unknown_accelerator_is_refused():
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), "install", "ACCEL=rocm"],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "ACCEL=rocm: choose one of cpu cuda12 cuda13 tpu" in out.stderr
+
+
+def test_every_target_that_runs_python_first_makes_the_venv():
+    makefile = (ROOT / "Makefile").read_text()
+    for line in makefile.splitlines():
+        target, sep, rest = line.partition(":")
+        if not sep or line.startswith(("\t", "#", " ")) or "=" in target or rest.startswith(
+                "=") or target in (
+                "help", "install", "lock", "clean", ".PHONY", "$(BIN)/python", "$(STAMP)",
+                ".DEFAULT_GOAL", "lra"):  # lra: through the task targets it runs
+            continue
+        assert "$(STAMP)" in rest.split("##")[0], target
