@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed
 # -smoke target; `make lra` runs the six LRA tasks. The list is written into $(TASKS_MK) from the
 # registry (with the venv made first on a fresh clone), and re-made when the registry changes.
 TASKS_MK := $(VENV)/tasks.mk
-ifneq ($(filter-out help install lock clean,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help install lock clean device-check test-latest,$(or $(MAKECMDGOALS),help)),)
 include $(TASKS_MK)
 endif
 # The S4D paper's ablation axes: initialisation x discretisation x real-part transform, each
@@ -30,7 +30,7 @@ GRID ?= --grid model.a_init=all --grid model.disc=all --grid model.real_transfor
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock test test-latest lint data demo demo-pathfinder lra ablation table bench \
-	clean $(TASKS) $(TASKS:%=%-smoke)
+	device-check clean $(TASKS) $(TASKS:%=%-smoke)
 
 help:  ## List the targets.
 	@grep -E '^[a-zA-Z_$$(%:)-]+:.*## ' $(MAKEFILE_LIST) \
@@ -69,6 +69,22 @@ lock: | $(BIN)/python  ## Rewrite requirements.lock from the current venv.
 
 test: $(STAMP)  ## Run the whole test suite on the CPU (minutes).
 	$(BIN)/python -m pytest
+
+# What `make test-latest` runs: the model, the trainer end to end with resume, checkpoints, the
+# optimiser, the dry run and the tables: where a new jax, flax, optax or orbax would break.
+FAST_TESTS := tests/models tests/lra/test_train.py tests/lra/test_resume.py \
+	tests/lra/test_checkpoint.py tests/lra/test_optim.py tests/lra/test_dryrun.py \
+	tests/lra/report tests/tasks/test_base.py
+LATEST := .venv-latest
+test-latest:  ## A second venv (.venv-latest) with the newest releases the registry serves, past our caps; runs a fast subset of the tests.
+	test -x $(LATEST)/bin/python || $(PY) -m venv $(LATEST)
+	$(LATEST)/bin/pip install -q --upgrade pip
+	$(LATEST)/bin/pip install -q --upgrade jax jaxlib flax optax orbax-checkpoint numpy pandas \
+	  matplotlib pillow tqdm tensorflow-datasets pytest ruff import-linter
+	$(LATEST)/bin/pip install -q --no-deps -e .
+	@$(LATEST)/bin/python -c "import importlib.metadata as m; print('newest:', *(f'{p} {m.version(p)}' \
+	  for p in ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'numpy', 'pandas')))"
+	$(LATEST)/bin/python -m pytest $(FAST_TESTS)
 
 lint: $(STAMP)  ## Lint with ruff, and check the import layers and that there is no import cycle.
 	$(BIN)/ruff check lra models tasks tests
@@ -122,5 +138,8 @@ table: $(STAMP)  ## Regenerate every table and plot in results/ from the run rec
 bench: $(STAMP)  ## Speed and memory of the S4D layer, a 4-layer model and a training step (JSON lines).
 	$(LRA) bench --out $(RUNS)/bench.jsonl
 
+device-check:  ## On a machine with an accelerator and its own JAX (no venv): bench, dry runs, two short trainings, into OUT=runs/device-check (SECTION=quick|train|all, ~8 min on one H200).
+	tools/device_check.sh $(or $(SECTION),all) $(or $(OUT),runs/device-check)
+
 clean:  ## Remove caches and build leftovers (not runs/ or data/).
-	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	rm -rf .pytest_cache .ruff_cache build *.egg-info $(LATEST)

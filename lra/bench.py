@@ -6,12 +6,16 @@ layer  one S4D layer's SSM (kernel + convolution + D skip), forward + backward, 
 model  a 4-layer H=128 backbone at L=1024, forward + backward.
 step   one training step of each task's `full` config at a batch that fits a small machine.
 pathx_step (with --pathx) one Path-X-sized training step: time, planned and resident memory.
+--device   an accelerator's set: the layer and the model in float32 and bfloat16, and each
+           task's step at the batch size of its paper config.
 Each reports the median of `runs` timed runs after one warm-up, the compile time, and XLA's
 memory analysis of the compiled program (arguments + outputs + temporaries = peak bytes).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import statistics
 import time
@@ -72,47 +76,50 @@ def backbone_grad(model: Backbone, x: jax.Array, lengths: jax.Array, variables: 
     return jax.grad(loss), (variables["params"], variables.get("batch_stats", {}))
 
 
-def bench_layer(lengths, runs, B=16, H=128, N=64) -> Iterator[dict]:
+def bench_layer(lengths, runs, B=16, H=128, N=64, dtypes=("float32",)) -> Iterator[dict]:
+    """The layer's SSM; in bfloat16 the input is bfloat16 (the kernel and FFT stay float32)."""
     for L in lengths:
         for conv in ("fft", "chunked"):
-            ssm = SSMConfig(d_state=N, bidirectional=False, conv=conv)
-            fn, init = layer_fn(ssm, H, L)
-            u = jax.random.normal(jax.random.key(1), (B, L, H))
-            yield {"bench": "layer", "conv": conv, "B": B, "H": H, "N": N, "L": L,
-                   **measure(fn, init(jax.random.key(0)), u, runs=runs)}
+            for dtype in dtypes:
+                ssm = SSMConfig(d_state=N, bidirectional=False, conv=conv)
+                fn, init = layer_fn(ssm, H, L)
+                u = jax.random.normal(jax.random.key(1), (B, L, H)).astype(dtype)
+                yield {"bench": "layer", "conv": conv, "dtype": dtype, "B": B, "H": H, "N": N,
+                       "L": L, **measure(fn, init(jax.random.key(0)), u, runs=runs)}
 
 
-def bench_model(runs, B=16, H=128, N=64, L=1024, layers=4) -> Iterator[dict]:
+def bench_model(runs, B=16, H=128, N=64, L=1024, layers=4,
+                dtypes=("float32",)) -> Iterator[dict]:
     for conv in ("fft", "chunked"):
-        model = Backbone(vocab_size=None, d_model=H, n_layers=layers,
-                         ssm=SSMConfig(d_state=N, conv=conv))
-        x = jax.random.normal(jax.random.key(1), (B, L, 1))
-        lengths = jnp.full((B,), L)
-        variables = model.init(jax.random.key(0), x, lengths, train=False)
-        fn, args = backbone_grad(model, x, lengths, variables)
-        yield {"bench": "model", "conv": conv, "layers": layers, "B": B, "H": H, "N": N, "L": L,
-               **measure(fn, *args, runs=runs)}
+        for dtype in dtypes:
+            model = Backbone(vocab_size=None, d_model=H, n_layers=layers,
+                             ssm=SSMConfig(d_state=N, conv=conv), dtype=jnp.dtype(dtype))
+            x = jax.random.normal(jax.random.key(1), (B, L, 1))
+            lengths = jnp.full((B,), L)
+            init = jax.jit(functools.partial(model.init, train=False))
+            variables = init(jax.random.key(0), x, lengths)
+            fn, args = backbone_grad(model, x, lengths, variables)
+            yield {"bench": "model", "conv": conv, "dtype": dtype, "layers": layers, "B": B,
+                   "H": H, "N": N, "L": L, **measure(fn, *args, runs=runs)}
 
 
-def bench_step(task: str, batch: int, runs: int) -> Iterator[dict]:
-    """A training step (forward, backward, AdamW) of the task's full config at `batch`."""
+def bench_step(task: str, batch: int | None, runs: int, variant: str = "full") -> Iterator[dict]:
+    """A training step (forward, backward, AdamW) of the task's config (`full`: the paper's) at
+    `batch` (None: the config's own)."""
     from lra.configs.common import task_adapter
+    from lra.dryrun import synthetic_batch
     from lra.prepare import init_state
     from lra.steps import train_step
 
-    cfg = get_config(task, "full")
+    cfg = get_config(task, variant)
+    batch = batch or cfg.train.batch_size
     spec = task_adapter(task).SPEC
     L = spec.max_length
-    shape = (batch, L) if spec.vocab_size else (batch, L, spec.in_dim)
-    inputs = (jax.random.randint(jax.random.key(2), shape, 3, spec.vocab_size)
-              if spec.vocab_size else jax.random.normal(jax.random.key(2), shape))
-    b = {"inputs": inputs, "lengths": jnp.full((batch,), L, jnp.int32),
-         "targets": jnp.zeros((batch,), jnp.int32), "weights": jnp.ones((batch,))}
-    if spec.paired:
-        b |= {"inputs2": inputs, "lengths2": b["lengths"]}
-    state, _, _ = init_state(cfg, spec, b, total_steps=1000, key=jax.random.key(0))
+    b = synthetic_batch(spec, batch, L, seed=2)
+    small = synthetic_batch(spec, 1, min(L, 64))  # the parameters do not depend on the length
+    state, _, _ = init_state(cfg, spec, small, total_steps=1000, key=jax.random.key(0), jit=True)
     out = measure(train_step, state, b, jax.random.key(3), runs=runs)
-    yield {"bench": "step", "task": task, "config": "full", "batch": batch, "L": L,
+    yield {"bench": "step", "task": task, "config": variant, "batch": batch, "L": L,
            "examples_per_s": batch / (out["median_ms"] / 1e3), **out}
 
 
@@ -127,7 +134,8 @@ def bench_pathx_step(runs: int = 1) -> Iterator[dict]:
     model = Backbone(vocab_size=None, d_model=H, n_layers=6, ssm=ssm, prenorm=True)
     x = jax.random.normal(jax.random.key(1), (B, L, 1))
     lengths = jnp.full((B,), L)
-    variables = model.init(jax.random.key(0), x[:2], lengths[:2], train=False)
+    variables = jax.jit(functools.partial(model.init, train=False))(
+        jax.random.key(0), x[:2, :64], lengths[:2] // 256)  # parameters do not depend on L
     fn, args = backbone_grad(model, x, lengths, variables)
     row = measure(fn, *args, runs=runs)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
@@ -140,21 +148,26 @@ STEP_BATCHES = (("listops", 8), ("text", 2), ("retrieval", 2), ("image", 2), ("p
                 ("pathx", 1))
 
 
-def run(quick: bool = False, pathx: bool = False, out=print) -> None:
-    """Runs every benchmark; `quick` uses short lengths and one run (for tests)."""
+def run(quick: bool = False, pathx: bool = False, device: bool = False, out=print) -> None:
+    """Runs every benchmark, writing each row as it is measured. `quick`: short lengths, one
+    run, the smoke config's step (tests). `device`: an accelerator's sizes: float32 and
+    bfloat16, and each task's step at its paper batch size."""
     prov = records.provenance()
     header = {"bench": "env", "device": prov["device"], "versions": prov["versions"],
               "commit": prov["commit"], "dirty": prov["dirty"], "machine": prov["machine"]}
     out(json.dumps(header))
     runs = 1 if quick else 5
     lengths = (256,) if quick else (1024, 4096, 16384)
-    rows = [
-        *bench_layer(lengths, runs, B=2 if quick else 16),
-        *bench_model(runs, B=2 if quick else 16, L=256 if quick else 1024,
-                     layers=1 if quick else 4),
-        *(row for task, batch in (STEP_BATCHES[:1] if quick else STEP_BATCHES)
-          for row in bench_step(task, batch=2 if quick else batch, runs=1 if quick else 3)),
-        *(bench_pathx_step() if pathx else ()),
-    ]
-    for row in rows:
+    dtypes = ("float32", "bfloat16") if device else ("float32",)
+    steps = [(task, None if device else batch) for task, batch in STEP_BATCHES]
+    rows = itertools.chain(
+        bench_layer(lengths, runs, B=2 if quick else 16, dtypes=dtypes),
+        bench_model(runs, B=2 if quick else 16, L=256 if quick else 1024,
+                    layers=1 if quick else 4, dtypes=dtypes),
+        (row for task, batch in (steps[:1] if quick else steps)
+         for row in bench_step(task, batch=2 if quick else batch, runs=1 if quick else 3,
+                               variant="smoke" if quick else "full")),
+        bench_pathx_step() if pathx else (),
+    )
+    for row in rows:  # one at a time: a device check cut short keeps what it measured
         out(json.dumps(row))

@@ -9,10 +9,11 @@
   python -m lra data check --task TASK --data-dir DIR [--strict]
   python -m lra train --task TASK --config smoke|demo|full --data-dir DIR --workdir DIR
                       [--model s4d-inv|s4d-legs|...] [--seed S] [--set key=value ...] [--resume]
+  python -m lra train --task TASK --config C --dry-run [--data-dir DIR] [--json] [...]
   python -m lra sweep --task TASK --config C --data-dir DIR --runs DIR [--seeds S ...]
                       [--model M] [--grid key=v1,v2,... ...] [--set key=value ...]
   python -m lra report --runs DIR --out DIR
-  python -m lra bench [--quick] [--pathx] [--out FILE]
+  python -m lra bench [--quick] [--device] [--pathx] [--out FILE]
   python -m lra config --task TASK [--config C --model M --set key=value ...]
   python -m lra tasks [--names [--lra]]
 
@@ -101,15 +102,30 @@ def _check(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     from lra.configs import get_config
     from lra.distributed import initialize
-    from lra.train import train_and_evaluate
-
-    initialize()  # joins the other processes of a multi-host run (SLURM, TPU, LRA_COORDINATOR)
 
     overrides = list(args.set or [])
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     cfg = get_config(args.task, args.config, overrides, model=args.model)
+    if not args.dry_run:
+        for flag in ("data_dir", "workdir"):
+            if getattr(args, flag) is None:
+                raise ConfigError(f"train needs --{flag.replace('_', '-')} (--dry-run does not)")
+    initialize()  # joins the other processes of a multi-host run (SLURM, TPU, LRA_COORDINATOR)
+    if args.dry_run:
+        return _dry_run(cfg, args)
+    from lra.train import train_and_evaluate
+
     train_and_evaluate(cfg, args.workdir, args.data_dir, resume=args.resume)
+
+
+def _dry_run(cfg, args: argparse.Namespace) -> None:
+    import json
+
+    from lra.dryrun import dry_run, report
+
+    result = dry_run(cfg, data_dir=args.data_dir, steps=args.dry_run_steps)
+    print(json.dumps(result) if args.json else "\n".join(report(result)))
 
 
 def _sweep(args: argparse.Namespace) -> None:
@@ -141,10 +157,12 @@ def _bench(args: argparse.Namespace) -> None:
             def both(line):
                 print(line, flush=True)
                 f.write(line + "\n")
+                f.flush()  # a run cut short keeps every line it measured
 
-            run(quick=args.quick, pathx=args.pathx, out=both)
+            run(quick=args.quick, pathx=args.pathx, device=args.device, out=both)
     else:
-        run(quick=args.quick, pathx=args.pathx, out=lambda line: print(line, flush=True))
+        run(quick=args.quick, pathx=args.pathx, device=args.device,
+            out=lambda line: print(line, flush=True))
 
 
 def _config(args: argparse.Namespace) -> None:
@@ -230,8 +248,8 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train and evaluate one run")
     t.add_argument("--task", required=True)
     t.add_argument("--config", default="full", help="full, smoke (listops: demo)")
-    t.add_argument("--data-dir", required=True, help="folder holding the release's folders")
-    t.add_argument("--workdir", required=True, help="new folder for this run's records")
+    t.add_argument("--data-dir", help="folder holding the release's folders")
+    t.add_argument("--workdir", help="new folder for this run's records")
     t.add_argument("--seed", type=int, default=None, help="overrides the config's seed")
     t.add_argument("--model", choices=list(MODELS),
                    help="one of the S4D paper's models (default: the config's, S4D-Inv)")
@@ -240,6 +258,13 @@ def parser() -> argparse.ArgumentParser:
                         "one is resumed anyway; this makes its absence an error)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key, e.g. --set train.epochs=3 (repeatable)")
+    t.add_argument("--dry-run", action="store_true",
+                   help="compile and time the training step on these devices, print memory, "
+                        "step time and the run's predicted length; train nothing, write "
+                        "nothing (needs no data; --data-dir gives the real split sizes)")
+    t.add_argument("--dry-run-steps", type=int, default=3, metavar="N",
+                   help="steps timed by --dry-run (after one warm-up)")
+    t.add_argument("--json", action="store_true", help="--dry-run: print one JSON object")
     t.set_defaults(func=_train)
 
     w = sub.add_parser("sweep", help="several runs: seeds and a grid of config values")
@@ -266,6 +291,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="also write the JSON lines to this file")
     b.add_argument("--pathx", action="store_true",
                    help="add one Path-X-sized training step (minutes on a CPU, ~22 GiB)")
+    b.add_argument("--device", action="store_true",
+                   help="an accelerator's set: float32 and bfloat16, each task's step at its "
+                        "paper batch size")
     b.set_defaults(func=_bench)
 
     k = sub.add_parser("config", help="print a run's config: every key, its value and meaning")

@@ -122,11 +122,17 @@ def majority_baseline(data: TaskData) -> float:
     return float(np.mean(data.splits["test"].targets == majority))
 
 
-def init_state(cfg: Config, spec: TaskSpec, example: dict, total_steps: int, key: jax.Array):
-    """(train state, parameter groups, lr schedules) of a new run, on the host."""
+def init_state(cfg: Config, spec: TaskSpec, example: dict, total_steps: int, key: jax.Array,
+               *, jit: bool = False):
+    """(train state, parameter groups, lr schedules) of a new run, on the host.
+
+    jit=True compiles the initialisation: faster for a large model, but its random draws are not
+    bit for bit the eager ones, so the trainer keeps eager (a run's numbers stay reproducible
+    across versions); the dry run and the benchmarks, which only measure, use jit."""
     model = create_model(cfg, spec)
     args, extra = model_inputs(example)
-    variables = model.init(key, *args, train=False, **extra)
+    init = functools.partial(model.init, train=False)
+    variables = (jax.jit(init) if jit else init)(key, *args, **extra)
     tx, labels, schedules = make_optimizer(variables["params"], cfg.optim, total_steps)
     state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
                               batch_stats=variables.get("batch_stats", {}))

@@ -6,7 +6,8 @@ best validation accuracy (S4's checkpoint rule, lra-reference §2 "Metric and ev
 
 The steps, each a function below: prepare (lra/prepare.py: every check, nothing written), start
 (fresh records, or resume from the checkpoint), train_epoch, evaluate_epoch, end_epoch (save,
-report), and finish (result.json) or record_failure (failure.json).
+report), and finish (result.json), record_failure (failure.json) or, stopped by a signal,
+record_stop (stopped.json).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def train_and_evaluate(
                     raise Interrupted(signum, progress.step, run.workdir)
         except TrainingError as e:
             record_failure(run, progress, logger, e)
+            raise
+        except Interrupted as e:
+            record_stop(run, progress, logger, e)
             raise
     return finish(run, progress, logger, log, resumed_from=resumed_from)
 
@@ -185,6 +189,19 @@ def record_failure(run: Run, progress: Progress, logger: MetricLogger,
             **run.header, "status": "failed", "error": str(error), "steps": progress.step,
             "epochs_completed": len(progress.history), "history": progress.history,
             "wall_time_s": logger.now(),
+        })
+
+
+def record_stop(run: Run, progress: Progress, logger: MetricLogger, stop: Interrupted) -> None:
+    """stopped.json: where a stopped run stands (the tables show it as partial until it is
+    resumed and finishes; result.json then takes its place)."""
+    if run.main:
+        best = progress.best if progress.history else {}
+        records.write_json(run.workdir / "stopped.json", {
+            **run.header, "status": "stopped", "reason": str(stop), "steps": progress.step,
+            "epochs_completed": len(progress.history), "history": progress.history,
+            "best_epoch": best.get("epoch"), "val_accuracy": best.get("val_accuracy"),
+            "test_accuracy": best.get("test_accuracy"), "wall_time_s": logger.now(),
         })
 
 

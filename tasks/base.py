@@ -40,7 +40,8 @@ class TaskSpec:
     in_dim: channels of real inputs (None for token tasks). paired: inputs come in pairs
     (Retrieval). split_rule: where train/val/test come from, written into every run record.
     title: the task's name in tables ('Path-X'). lra: one of the six LRA tasks, a column of the
-    LRA table.
+    LRA table. release_sizes: examples per split in the released data ({'train': ..., 'val':
+    ..., 'test': ...}), which the dry run uses to predict an epoch without reading the data.
     """
 
     name: str
@@ -52,6 +53,7 @@ class TaskSpec:
     split_rule: str = ""
     title: str = ""
     lra: bool = False
+    release_sizes: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

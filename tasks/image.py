@@ -59,6 +59,7 @@ SPEC = TaskSpec(
                "test = CIFAR-10 test",
     title="Image",
     lra=True,
+    release_sizes=EXPECTED_SIZES,
 )
 
 

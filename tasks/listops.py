@@ -54,6 +54,7 @@ SPEC = TaskSpec(
     split_rule="release files basic_train/basic_val/basic_test.tsv",
     title="ListOps",
     lra=True,
+    release_sizes=EXPECTED_SIZES,
 )
 Options = NoOptions
 

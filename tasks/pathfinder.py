@@ -164,7 +164,7 @@ class PathfinderTask:
             "kind": "generated" if mark.is_file() else "release",
             "path": str(folder.resolve()),
             "sizes": index["sizes"],
-            "expected_sizes_release": {"train": 160_000, "val": 20_000, "test": 20_000},
+            "expected_sizes_release": self.SPEC.release_sizes,
             "empty_images_skipped": index["empty"],
             "cache": str(entry),
             "difficulty": difficulty,
@@ -231,6 +231,7 @@ def _spec(name: str, title: str, resolution: int) -> TaskSpec:
         name=name,
         title=title,
         lra=True,
+        release_sizes={"train": 160_000, "val": 20_000, "test": 20_000},  # of 200,000 images
         num_classes=2,
         max_length=resolution * resolution,
         in_dim=1,

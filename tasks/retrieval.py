@@ -57,6 +57,7 @@ SPEC = TaskSpec(
     split_rule="release files new_aan_pairs.train/eval/test.tsv (eval = val)",
     title="Retrieval",
     lra=True,
+    release_sizes=EXPECTED_SIZES,
 )
 Options = NoOptions
 

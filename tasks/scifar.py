@@ -7,7 +7,7 @@ CIFAR-10 training statistics that S4 uses (mean 0.4914, 0.4822, 0.4465; std 0.24
 """
 
 from tasks.base import TaskSpec
-from tasks.image import SPLIT_SEED, CifarTask
+from tasks.image import EXPECTED_SIZES, SPLIT_SEED, CifarTask
 
 SPEC = TaskSpec(
     name="scifar",
@@ -17,6 +17,7 @@ SPEC = TaskSpec(
     split_rule=f"train[45k] / val[5k]: seeded permutation (seed {SPLIT_SEED}) of CIFAR-10 train; "
                "test = CIFAR-10 test",
     title="sCIFAR",
+    release_sizes=EXPECTED_SIZES,
 )
 
 TASK = CifarTask(SPEC, color=True, mean=(0.4914, 0.4822, 0.4465), std=(0.247, 0.243, 0.261))

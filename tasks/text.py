@@ -62,6 +62,7 @@ SPEC = TaskSpec(
     split_rule="train = IMDB train; val = test = IMDB test (as LRA and S4)",
     title="Text",
     lra=True,
+    release_sizes={**EXPECTED_SIZES, "val": EXPECTED_SIZES["test"]},  # val is test
 )
 
 

@@ -1,5 +1,8 @@
 """Reading run records: one row per run below a folder, and the per-epoch curves of a run.
 
+A run's record is its result.json, else its failure.json, else its stopped.json (a run stopped
+by a signal: its best epoch so far, labelled partial).
+
 Rows are grouped by scale (config variant with any changed keys, data source, epochs), so a
 smoke or demo run, a shortened run, or a run on generated data can never pass for a
 reproduction of the paper. Whether a run is one of the paper's named models is decided from its
@@ -21,7 +24,9 @@ from lra.records import read_metrics
 from models.choices import AXES
 
 ABLATION_KEYS = tuple(a.key for a in AXES)
-GROUP = ["variant", "changes", "data", "epochs_planned"]  # runs at the same scale
+GROUP = ["variant", "changes", "data", "epochs_planned", "partial"]  # runs at the same scale
+# A run's records, most final first: only the first a run folder holds counts.
+RECORDS = ("result.json", "failure.json", "stopped.json")
 
 
 def title(task: str) -> str:
@@ -44,7 +49,7 @@ def _subset(data: dict) -> str:
 
 
 def _row(path: Path, root: Path) -> dict:
-    """The table row of one record (result.json or failure.json) and its config.json."""
+    """The table row of one record (RECORDS) and its config.json."""
     config = path.parent / "config.json"
     if not config.exists():
         raise ReportError(f"{path} has no config.json beside it: copy the run's config.json "
@@ -52,6 +57,7 @@ def _row(path: Path, root: Path) -> dict:
     r = json.loads(path.read_text())
     model_cfg = json.loads(config.read_text()).get("model", {})
     diverged = path.name == "failure.json"
+    partial = path.name == "stopped.json"  # stopped by a signal, resumable: best epoch so far
     return {
         "model": r["model"],
         "named": named_model(model_cfg) is not None,
@@ -69,18 +75,22 @@ def _row(path: Path, root: Path) -> dict:
         "majority_baseline_test": r.get("majority_baseline_test"),
         **{k: model_cfg.get(k) for k in ABLATION_KEYS},
         "record": str(path.relative_to(root)),
+        "partial": partial,
     }
 
 
 def load_results(runs_dir: str | Path) -> pd.DataFrame:
-    """One row per run record below runs_dir: result.json, or failure.json of a failed run."""
+    """One row per run below runs_dir, from its most final record (RECORDS)."""
     root = Path(runs_dir)
     if not root.is_dir():
         raise ReportError(f"runs folder {root} does not exist; train first (python -m lra train)")
     rows = []
-    for path in sorted([*root.rglob("result.json"), *root.rglob("failure.json")]):
-        if path.name == "failure.json" and (path.parent / "result.json").exists():
-            continue  # a run that failed, then was rerun to the end: the result counts
+    for path in sorted(p for name in RECORDS for p in root.rglob(name)):
+        first = next(name for name in RECORDS if (path.parent / name).exists())
+        if path.name != first:
+            continue  # e.g. a run that failed or stopped, then was rerun to the end
+        if path.name == "stopped.json" and not json.loads(path.read_text())["history"]:
+            continue  # stopped before its first epoch ended: no accuracy yet
         rows.append(_row(path, root))
     return pd.DataFrame(rows)
 
@@ -98,7 +108,8 @@ def scale(group: pd.DataFrame) -> str:
     done = sorted(set((ok if not ok.empty else group).epochs_completed))
     variant = f"{first.variant} config" + (f" with {first.changes}" if first.changes else "")
     return (f"{variant}, {first.data} data, "
-            f"{','.join(map(str, done))}/{first.epochs_planned} epochs")
+            f"{','.join(map(str, done))}/{first.epochs_planned} epochs"
+            + (", stopped early (partial)" if first.partial else ""))
 
 
 def val_curve(record_dir: Path) -> tuple[list[int], list[float]]:

@@ -43,7 +43,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
         + to_latex(table, "LRA test accuracy (%): ours as mean ± std over n seeds (Source gives "
                           "the scale of each run), then published numbers. ✗: did not learn, "
                           "averaged as 50."))
-    listing = results.drop(columns="named", errors="ignore")
+    listing = results.drop(columns=["named", "partial"], errors="ignore")
     listing = listing.astype(object).where(listing.notna(), None)  # NaN is not JSON: null
     write_json(out / "lra_runs.json", listing.to_dict(orient="records"))
 

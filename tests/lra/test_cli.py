@@ -65,19 +65,6 @@ def test_generate_then_report(tmp_path, capsys):
     assert code == 2 and "does not exist" in err
 
 
-def test_bench_quick_prints_json_lines(tmp_path, capsys):
-    out_file = tmp_path / "new" / "b.jsonl"  # its folder does not exist yet, as runs/ on a clone
-    code, out, _ = run(capsys, "bench", "--quick", "--out", str(out_file))
-    assert code == 0
-    rows = [json.loads(line) for line in out.splitlines()]
-    assert rows[0]["bench"] == "env" and rows[0]["device"]["platform"] == "cpu"
-    kinds = {(r["bench"], r.get("conv")) for r in rows[1:]}
-    assert kinds == {("layer", "fft"), ("layer", "chunked"), ("model", "fft"),
-                     ("model", "chunked"), ("step", None)}
-    assert all(r["median_ms"] > 0 and r["peak_bytes"] > 0 for r in rows[1:])
-    assert out_file.read_text().splitlines() == out.splitlines()
-
-
 TASK_FIXTURES = {
     "text": lambda d: formats.write_aclimdb(d),
     "retrieval": lambda d: formats.write_aan(d),

@@ -90,6 +90,9 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
     assert "stopped by SIGTERM at step 7" in err and "Run the same command again" in err
     assert Checkpoints(tmp_path / "cut").latest_step() == 7
     assert not (tmp_path / "cut" / "result.json").exists()
+    stopped = json.loads((tmp_path / "cut" / "stopped.json").read_text())
+    assert (stopped["status"], stopped["steps"], stopped["epochs_completed"]) == ("stopped", 7, 0)
+    assert "stopped by SIGTERM at step 7" in stopped["reason"]
     assert main(["train", "--task", "listops", "--config", "smoke", "--data-dir",
                  str(listops_data), "--workdir", str(tmp_path / "cut"), *ARGS, "--resume"]) == 0
 

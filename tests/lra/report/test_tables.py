@@ -162,3 +162,23 @@ def test_named_models_come_from_the_config_not_the_name(tmp_path):
     (tmp_path / "b" / "config.json").unlink()
     with pytest.raises(ReportError, match="b/result.json has no config.json beside it"):
         load_results(tmp_path)
+
+
+def test_a_stopped_run_is_a_partial_row_until_it_finishes(tmp_path):
+    import json
+
+    path = write_record(tmp_path, "run", "listops", 0, 0.55)
+    record = json.loads(path.read_text())
+    path.unlink()
+    stopped = {**record, "status": "stopped", "epochs_completed": 2, "history": [{}, {}]}
+    (tmp_path / "run" / "stopped.json").write_text(json.dumps(stopped))
+    ours = build_table(load_results(tmp_path)).iloc[0]
+    assert ours["Source"] == ("ours: full config, release data, 2/40 epochs, stopped early "
+                              "(partial)")
+    assert ours["ListOps"] == "55.00 (n=1)"
+    (tmp_path / "run" / "result.json").write_text(json.dumps(record))  # resumed and finished
+    ours = build_table(load_results(tmp_path)).iloc[0]
+    assert ours["Source"] == "ours: full config, release data, 40/40 epochs"
+    (tmp_path / "run" / "result.json").unlink()
+    (tmp_path / "run" / "stopped.json").write_text(json.dumps({**stopped, "history": []}))
+    assert load_results(tmp_path).empty  # stopped before any epoch ended: nothing to show

@@ -1,0 +1,242 @@
+"""`python -m lra train ... --dry-run`: will this run fit, and how long will it take?
+
+On the devices JAX sees, builds the config's model, compiles its training step at the config's
+batch and the task's maximum length (the longest batch the run will meet), and reports:
+parameters; XLA's planned peak memory per device beside the device's memory, with a fix if it
+does not fit (the smallest train.grad_accum that brings it under, estimated from how the
+activation memory divides; or model.remat=true); compile time; the step time measured over a
+few steps; and the time per epoch and for the whole run, training and evaluation, predicted
+from the release's split sizes (TaskSpec.release_sizes) or, given a data folder, from the data.
+
+Nothing is written, and no data is read unless a data folder is given: batches are synthetic,
+of the task's shapes. Token batches at full length are the run's slowest; tasks whose sequences
+are shorter (ListOps, Text, Retrieval pad each batch to its own bucket) run faster than this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+import statistics
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from lra import records
+from lra.build import max_length, model_name
+from lra.configs.common import Config, task_adapter
+from lra.distributed import DataParallel
+from lra.logger import duration
+from lra.prepare import check_batches, init_state, load_task
+from lra.report.paper import EPOCH_TIME
+from lra.steps import eval_step, train_step
+from tasks.base import TaskSpec
+
+GiB, MiB = 2**30, 2**20
+
+
+def size(n: int) -> str:
+    """'3.21 GiB' or '27 MiB'."""
+    return f"{n / GiB:.2f} GiB" if n >= GiB else f"{n / MiB:.0f} MiB"
+
+
+def synthetic_batch(spec: TaskSpec, batch: int, length: int, seed: int = 0) -> dict:
+    """A batch of the task's shapes at full length: random tokens (or normal values), every
+    example real."""
+    key = jax.random.key(seed)
+    shape = (batch, length) if spec.vocab_size else (batch, length, spec.in_dim)
+    inputs = (jax.random.randint(key, shape, 3, spec.vocab_size) if spec.vocab_size
+              else jax.random.normal(key, shape))
+    out = {"inputs": inputs, "lengths": jnp.full((batch,), length, jnp.int32),
+           "targets": jnp.zeros((batch,), jnp.int32), "weights": jnp.ones((batch,))}
+    if spec.paired:
+        out |= {"inputs2": inputs, "lengths2": out["lengths"]}
+    return out
+
+
+def local(batch: dict, dp: DataParallel) -> dict:
+    """This process's rows of a global batch (all of it in a one-process run)."""
+    p, n = dp.local_part()
+    rows = len(batch["targets"])
+    return {k: v[p * rows // n:(p + 1) * rows // n] for k, v in jax.device_get(batch).items()}
+
+
+def device_memory() -> tuple[int, str]:
+    """(bytes one device may use, where the figure comes from): the accelerator allocator's
+    limit, or on a CPU the host memory available now."""
+    stats = jax.devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"]), f"{jax.devices()[0].device_kind} allocator limit"
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"), "host memory available"
+
+
+def planned(compiled) -> tuple[int, int]:
+    """(peak bytes per device, of which fixed: arguments and outputs) from XLA's analysis."""
+    m = compiled.memory_analysis()
+    fixed = m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes
+    return fixed + m.temp_size_in_bytes, fixed
+
+
+def accum_to_fit(peak: int, fixed: int, limit: int, batch: int, accum: int,
+                 n_devices: int) -> int | None:
+    """The smallest train.grad_accum above `accum` that is valid for the batch and under which
+    the activations (peak - fixed, which scale with the micro-batch) fit; None if none does."""
+    for k in range(accum + 1, batch + 1):
+        if batch % k == 0 and (batch // k) % n_devices == 0 and \
+                fixed + (peak - fixed) * accum / k <= limit:
+            return k
+    return None
+
+
+def timed(fn, state, *args, steps: int) -> tuple[float, Any]:
+    """(median seconds of `steps` calls after one warm-up, the last output). A train step's
+    output state is passed back in: it donates its input."""
+    out = jax.block_until_ready(fn(state, *args))
+    times = []
+    for _ in range(steps):
+        state = out[0] if isinstance(out, tuple) else state
+        t = time.perf_counter()
+        out = jax.block_until_ready(fn(state, *args))
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def compile_train(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, total_steps: int):
+    """(compiled train step, its state and batch on the devices, parameter count, compile s)."""
+    bs = cfg.train.batch_size
+    small = synthetic_batch(spec, dp.n_devices, min(length, 64))  # parameters need no length
+    state, _, _ = init_state(cfg, spec, small, total_steps, jax.random.key(cfg.seed), jit=True)
+    state = dp.state(state, cfg.train.shard_params)
+    sharding = jax.tree.map(lambda x: x.sharding, state)
+    fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum), donate_argnums=0,
+                 out_shardings=(sharding, dp.replicated))
+    batch = dp.put(local(synthetic_batch(spec, bs, length), dp))
+    rng = jax.random.key(1)
+    t0 = time.perf_counter()
+    compiled = fn.lower(state, batch, rng).compile()
+    n_params = int(sum(x.size for x in jax.tree.leaves(state.params)))
+    return compiled, (state, batch, rng), n_params, time.perf_counter() - t0
+
+
+def split_sizes(cfg: Config, data_dir: str | None) -> tuple[dict[str, int], str]:
+    """Examples per split: from the data if given, else the release's."""
+    if data_dir is not None:
+        data = load_task(cfg, data_dir)
+        return {k: len(v) for k, v in data.splits.items()}, f"the data in {data_dir}"
+    return task_adapter(cfg.task).SPEC.release_sizes, "the release's split sizes"
+
+
+def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
+                  total_steps: int, limit: int, steps: int) -> tuple[dict, Any]:
+    """Memory and step time of the training step, and a train state for the evaluation. A step
+    that does not fit is not run: it is timed at the grad_accum that would fit, if any."""
+    compiled, args, n_params, compile_s = compile_train(cfg, spec, dp, length, total_steps)
+    peak, fixed = planned(compiled)
+    out = {"params": n_params, "compile_s": compile_s, "peak_bytes": peak,
+           "fixed_bytes": fixed, "fits": peak <= limit, "grad_accum_to_fit": None,
+           "timed_grad_accum": cfg.train.grad_accum, "step_s": None}
+    if peak <= limit:
+        out["step_s"], (state, _) = timed(compiled, *args, steps=steps)
+        return out, state
+    k = accum_to_fit(peak, fixed, limit, cfg.train.batch_size, cfg.train.grad_accum,
+                     dp.n_devices)
+    out["grad_accum_to_fit"] = k
+    if k is None:
+        return out, args[0]
+    fitted = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, grad_accum=k))
+    compiled, args, _, _ = compile_train(fitted, spec, dp, length, total_steps)
+    out["step_s"], (state, _) = timed(compiled, *args, steps=steps)
+    out["timed_grad_accum"] = k
+    return out, state
+
+
+def eval_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, state,
+                 limit: int, steps: int) -> dict:
+    """Memory and time of one evaluation step at train.eval_batch_size (run only if it fits)."""
+    fn = jax.jit(eval_step, out_shardings=dp.replicated)
+    batch = dp.put(local(synthetic_batch(spec, cfg.train.eval_batch_size, length, seed=2), dp))
+    compiled = fn.lower(state, batch).compile()
+    peak, _ = planned(compiled)
+    step_s = timed(compiled, state, batch, steps=steps)[0] if peak <= limit else None
+    return {"eval_peak_bytes": peak, "eval_fits": peak <= limit, "eval_step_s": step_s}
+
+
+def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
+            memory_limit: int | None = None) -> dict[str, Any]:
+    """The dry run's figures (module docstring) as a dict; see `report` for the text."""
+    spec = task_adapter(cfg.task).SPEC
+    dp = DataParallel()
+    check_batches(cfg, dp)
+    sizes, sizes_from = split_sizes(cfg, data_dir)
+    length, bs, ebs = max_length(cfg, spec), cfg.train.batch_size, cfg.train.eval_batch_size
+    steps_per_epoch = sizes["train"] // bs
+    total_steps = cfg.optim.total_steps or cfg.train.epochs * steps_per_epoch
+    limit, limit_from = (memory_limit, "given") if memory_limit else device_memory()
+    train, state = train_figures(cfg, spec, dp, length, total_steps, limit, steps)
+    ev = eval_figures(cfg, spec, dp, length, state, limit, max(1, steps // 2))
+    eval_batches = sum(math.ceil(sizes[s] / ebs) for s in ("val", "test"))
+    epoch_s = None
+    if train["step_s"] is not None and ev["eval_step_s"] is not None:
+        epoch_s = steps_per_epoch * train["step_s"] + eval_batches * ev["eval_step_s"]
+    return {
+        "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
+        "devices": dp.n_devices, "device": jax.devices()[0].device_kind,
+        "platform": jax.devices()[0].platform, "batch": bs,
+        "grad_accum": cfg.train.grad_accum, "length": length, **train,
+        "memory_bytes": limit, "memory_from": limit_from,
+        "examples_per_s": bs / train["step_s"] if train["step_s"] else None, **ev,
+        "eval_batch": ebs, "sizes": sizes, "sizes_from": sizes_from,
+        "steps_per_epoch": steps_per_epoch, "epoch_s": epoch_s, "epochs": cfg.train.epochs,
+        "run_s": cfg.train.epochs * epoch_s if epoch_s is not None else None,
+        "s4_epoch_time": EPOCH_TIME.get(cfg.task) if cfg.variant == "full" else None,
+        "provenance": {k: v for k, v in records.provenance().items()
+                       if k in ("commit", "dirty", "versions", "machine", "xla_flags",
+                                "started_utc")},
+    }
+
+
+def _verdict(r: dict[str, Any]) -> str:
+    if r["fits"]:
+        return "fits"
+    k = r["grad_accum_to_fit"]
+    return "does not fit: try " + (f"train.grad_accum={k} or " if k else "") + "model.remat=true"
+
+
+def report(r: dict[str, Any]) -> list[str]:
+    """The dry run's figures as lines of text."""
+    lines = [
+        f"dry run: {r['task']}/{r['variant']}, {r['model']}, on {r['devices']} x {r['device']} "
+        f"({r['platform']})",
+        f"  parameters      {r['params']:,}",
+        f"  batch           {r['batch']} ({r['batch'] // r['devices']} per device, "
+        f"grad_accum {r['grad_accum']}) at length {r['length']:,}",
+        f"  compile         {r['compile_s']:.1f} s",
+        f"  memory          {size(r['peak_bytes'])} planned per device, of "
+        f"{size(r['memory_bytes'])} ({r['memory_from']}): {_verdict(r)}",
+    ]
+    if r["step_s"] is None:
+        lines.append("  train step      not run (it does not fit)")
+    else:
+        at = "" if r["timed_grad_accum"] == r["grad_accum"] else \
+            f" (at train.grad_accum={r['timed_grad_accum']})"
+        lines.append(f"  train step      {1e3 * r['step_s']:.1f} ms, "
+                     f"{r['examples_per_s']:.1f} examples/s{at}")
+    lines.append(f"  eval step       {size(r['eval_peak_bytes'])} planned, " + (
+        f"{1e3 * r['eval_step_s']:.1f} ms" if r["eval_fits"] else
+        "does not fit: lower train.eval_batch_size") + f" at batch {r['eval_batch']}")
+    sizes = ", ".join(f"{k} {v:,}" for k, v in r["sizes"].items())
+    if r["epoch_s"] is not None:
+        train_s = r["steps_per_epoch"] * r["step_s"]
+        lines += [f"  epoch           {r['steps_per_epoch']:,} steps: {duration(train_s)} "
+                  f"training + {duration(r['epoch_s'] - train_s)} evaluation = "
+                  f"{duration(r['epoch_s'])} ({r['sizes_from']}: {sizes})",
+                  f"  whole run       {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}: "
+                  f"{duration(r['run_s'])}"]
+    if r["s4_epoch_time"]:
+        lines.append(f"  S4 reports      {r['s4_epoch_time']} per epoch for its config "
+                     "(state-spaces/s4 models/s4/experiments.md)")
+    return lines

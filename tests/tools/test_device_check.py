@@ -1,0 +1,65 @@
+"""The device check's CPU smoke mode: the same sections and records as on the device, in seconds."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
+    out = tmp_path / "check"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "device_check.py"), "--smoke",
+                           "all", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "LRA_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = lines(out / "summary.jsonl")
+    assert [r["step"] for r in summary] == [
+        "bench", "dryrun-listops", "data-listops", "train-listops", "report"]
+    assert all(r["exit_code"] == 0 and not r["over_limit"] for r in summary), summary
+    bench = lines(out / "bench.jsonl")
+    assert bench[0]["bench"] == "env" and bench[0]["device"]["platform"] == "cpu"
+    kinds = {(r["bench"], r.get("conv")) for r in bench[1:]}
+    assert kinds == {("layer", "fft"), ("layer", "chunked"), ("model", "fft"),
+                     ("model", "chunked"), ("step", None)}
+    assert all(r["median_ms"] > 0 and r["peak_bytes"] > 0 for r in bench[1:])
+    (dry,) = lines(out / "dryrun.jsonl")  # the dry run of `train --dry-run --json`
+    assert (dry["task"], dry["variant"], dry["batch"], dry["length"], dry["devices"]) == (
+        "listops", "smoke", 8, 2048, 1)
+    assert dry["fits"] and dry["grad_accum_to_fit"] is None
+    assert 0 < dry["peak_bytes"] < dry["memory_bytes"] and dry["params"] > 0
+    assert dry["sizes"] == {"train": 96_000, "val": 2_000, "test": 2_000}  # the release's
+    assert dry["steps_per_epoch"] == 12_000
+    assert dry["epoch_s"] == pytest.approx(12_000 * dry["step_s"] + 250 * dry["eval_step_s"])
+    assert dry["run_s"] == pytest.approx(dry["epoch_s"])  # smoke: 1 epoch
+    assert dry["s4_epoch_time"] is None  # S4's figure is for the full config only
+    assert dry["provenance"]["commit"]
+    result = json.loads((out / "runs" / "listops" / "result.json").read_text())
+    assert result["epochs_completed"] == 2 and result["data"]["kind"] == "generated"
+    table = (out / "report" / "lra_table.md").read_text()
+    assert "ours: smoke config with train.epochs=2, generated data, 2/2 epochs" in table
+
+
+def test_a_step_is_stopped_by_sigterm_after_its_time_then_killed_at_its_limit():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from device_check import Check
+    finally:
+        sys.path.pop(0)
+    # A process that saves on SIGTERM (as the trainer does) exits in its own time...
+    code = "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(143)); " \
+           "time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    assert Check._wait(proc, limit=20, stop_after=1) == 143
+    # ... one that ignores it is killed at the limit and reported as over it.
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    assert Check._wait(proc, limit=3, stop_after=1) == 124

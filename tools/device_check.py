@@ -1,0 +1,133 @@
+"""The device check: what this project measures on a machine with an accelerator, in one command.
+
+    tools/device_check.sh [quick|train|all] [OUT]    # on the device machine (make device-check)
+    python tools/device_check.py --smoke all OUT     # the same plumbing in seconds on a CPU
+
+Sections, each finishing on its own (every step has a time limit inside the whole check's
+budget), so a short lease still yields figures:
+  quick  `lra bench --device` (the S4D layer at L = 1k, 4k, 16k, FFT and chunked, float32 and
+         bfloat16; the 4-layer model; each task's full training step at its paper batch), then
+         the dry run of all six full configs (memory, step time, time per epoch beside S4's).
+  train  ListOps `full` on generated ListOps and Pathfinder-32 `full` on generated Pathfinder,
+         each trained for a fixed time and then stopped by SIGTERM, as the trainer's own records
+         (stopped.json: the tables label them partial), then `lra report` over them.
+  all    both (the default; about 8 minutes on one H200 by its budgets).
+
+OUT holds: summary.jsonl (one line per step: its command, seconds, exit code, and whether it hit
+its limit), bench.jsonl, dryrun.jsonl, data/, runs/<task>/ and report/. In --smoke mode the
+sizes are tiny (bench --quick; ListOps alone, its smoke config on tiny data) so that `make test`
+runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
+
+# Seconds each step may take on the device (the whole check: BUDGET_S), and the training time of
+# each run. ListOps and Pathfinder data are drawn small: enough for the 2-minute runs.
+BUDGET_S = 470
+LIMITS = {"bench": 170, "dryrun": 40, "data": 60, "train": 130, "report": 30}
+TRAIN_S = 100
+DATA = {"listops": ["--train", "10000", "--val", "1000", "--test", "1000"],
+        "pathfinder": ["--resolution", "32", "--n", "20000"]}
+SMOKE_DATA = {"listops": ["--train", "64", "--val", "16", "--test", "16", "--min-length", "5",
+                          "--max-length", "40", "--max-depth", "3"]}
+
+
+class Check:
+    """Runs the steps as subprocesses, each within its limit and the check's budget."""
+
+    def __init__(self, out: Path, smoke: bool, budget: float):
+        self.out, self.smoke = out, smoke
+        self.deadline = time.time() + budget
+        out.mkdir(parents=True, exist_ok=True)
+
+    def step(self, name: str, args: list[str], limit: float, *, stdout: Path | None = None,
+             stop_after: float | None = None) -> int:
+        """Runs `python -m lra ARGS`; stop_after sends SIGTERM then (a run stopped as a preempted
+        job is: it saves and writes stopped.json). Returns the exit code (124: over its limit)."""
+        limit = min(limit, self.deadline - time.time())
+        row = {"step": name, "command": ["python", "-m", "lra", *args], "limit_s": round(limit)}
+        if limit < 5:
+            return self._log({**row, "skipped": "the check's time budget is spent"})
+        t0 = time.time()
+        with open(stdout or os.devnull, "a") as sink, open(self.out / f"{name}.log", "w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "lra", *args], cwd=ROOT, stdout=sink,
+                                    stderr=log, text=True)
+            code = self._wait(proc, limit, stop_after)
+        return self._log({**row, "seconds": round(time.time() - t0, 1), "exit_code": code,
+                          "over_limit": code == 124})
+
+    @staticmethod
+    def _wait(proc: subprocess.Popen, limit: float, stop_after: float | None) -> int:
+        try:
+            if stop_after is not None and stop_after < limit:
+                try:
+                    return proc.wait(timeout=stop_after)
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGTERM)
+                    limit -= stop_after
+            return proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return 124
+
+    def _log(self, row: dict) -> int:
+        with open(self.out / "summary.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+        return row.get("exit_code", 0)
+
+    def quick(self) -> None:
+        bench = ["bench", "--quick"] if self.smoke else ["bench", "--device"]
+        self.step("bench", [*bench, "--out", str(self.out / "bench.jsonl")], LIMITS["bench"])
+        variant = "smoke" if self.smoke else "full"
+        for task in ("listops",) if self.smoke else TASKS:
+            self.step(f"dryrun-{task}", ["train", "--task", task, "--config", variant,
+                                         "--dry-run", "--json", "--dry-run-steps", "2"],
+                      LIMITS["dryrun"], stdout=self.out / "dryrun.jsonl")
+
+    def train(self) -> None:
+        data, runs = self.out / "data", self.out / "runs"
+        for task in ("listops",) if self.smoke else ("listops", "pathfinder"):
+            sizes = (SMOKE_DATA if self.smoke else DATA)[task]
+            self.step(f"data-{task}", ["data", "generate", "--task", task, "--out", str(data),
+                                       *sizes], LIMITS["data"])
+            extra = (["--config", "smoke", "--set", "train.epochs=2"] if self.smoke else
+                     ["--config", "full"])
+            self.step(f"train-{task}", ["train", "--task", task, *extra, "--data-dir",
+                                        str(data), "--workdir", str(runs / task)],
+                      LIMITS["train"], stop_after=None if self.smoke else TRAIN_S)
+        self.step("report", ["report", "--runs", str(runs), "--out", str(self.out / "report")],
+                  LIMITS["report"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("section", nargs="?", default="all", choices=["quick", "train", "all"])
+    p.add_argument("out", nargs="?", default=str(ROOT / "runs" / "device-check"))
+    p.add_argument("--smoke", action="store_true", help="tiny sizes, seconds on a CPU")
+    p.add_argument("--budget", type=float, default=BUDGET_S, help="seconds for the whole check")
+    args = p.parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    check = Check(Path(args.out), args.smoke, args.budget)
+    if args.section in ("quick", "all"):
+        check.quick()
+    if args.section in ("train", "all"):
+        check.train()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
