@@ -1,7 +1,10 @@
 """The device check: what this project measures on a machine with an accelerator, in one command.
 
-    tools/device_check.sh [quick|train|all] [OUT]    # on the device machine (make device-check)
-    python tools/device_check.py --smoke all OUT     # the same plumbing in seconds on a CPU
+    tools/device_check.sh [quick|train|all] [OUT] [--export DIR]   # on the device machine
+    python tools/device_check.py --smoke all OUT                    # seconds on a CPU
+
+--export DIR copies the results into DIR as five files (summary.jsonl, bench.jsonl,
+dryrun.jsonl, lra_table.md, records.tar.gz): what a lent machine can send back.
 
 Sections, each finishing on its own (every step has a time limit inside the whole check's
 budget), so a short lease still yields figures:
@@ -24,9 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -113,12 +118,32 @@ class Check:
                   LIMITS["report"])
 
 
+def export(out: Path, to: Path) -> list[Path]:
+    """The check's results in a few files (a device machine sends back only a few): the JSON
+    lines, the LRA table, and records.tar.gz with every run's records and every step's log (no
+    data, no checkpoints)."""
+    to.mkdir(parents=True, exist_ok=True)
+    files = [out / "summary.jsonl", out / "bench.jsonl", out / "dryrun.jsonl",
+             out / "report" / "lra_table.md"]
+    written = []
+    for f in files:
+        if f.exists():
+            shutil.copy(f, to / f.name)
+            written.append(to / f.name)
+    with tarfile.open(to / "records.tar.gz", "w:gz") as tar:
+        for f in sorted([*out.glob("*.log"), *out.glob("runs/*/*.json"),
+                         *out.glob("runs/*/metrics.jsonl")]):
+            tar.add(f, arcname=str(f.relative_to(out)))
+    return [*written, to / "records.tar.gz"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("section", nargs="?", default="all", choices=["quick", "train", "all"])
     p.add_argument("out", nargs="?", default=str(ROOT / "runs" / "device-check"))
     p.add_argument("--smoke", action="store_true", help="tiny sizes, seconds on a CPU")
     p.add_argument("--budget", type=float, default=BUDGET_S, help="seconds for the whole check")
+    p.add_argument("--export", metavar="DIR", help="then copy the results into DIR as 5 files")
     args = p.parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     check = Check(Path(args.out), args.smoke, args.budget)
@@ -126,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         check.quick()
     if args.section in ("train", "all"):
         check.train()
+    if args.export:
+        for path in export(Path(args.out), Path(args.export)):
+            print(f"exported {path}")
     return 0
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The device check on a machine with an accelerator and its own JAX (tools/device_check.py says
-# what it measures): tools/device_check.sh [quick|train|all] [OUT]   (default: all, runs/device-check)
+# what it measures): tools/device_check.sh [quick|train|all] [OUT] [--export DIR]
+# (default: all, runs/device-check)
 #
 # The project is installed there without its dependencies (the machine's jax, flax, optax,
 # orbax-checkpoint, pandas, matplotlib, tqdm and pillow are used as they are); where even that
@@ -13,4 +14,5 @@ if ! "$PY" -c "import lra.cli" 2>/dev/null; then
     || export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 fi
 "$PY" -c "import jax; print('jax', jax.__version__, jax.devices())"
-exec env PYTHONUNBUFFERED=1 "$PY" tools/device_check.py "${1:-all}" "${2:-runs/device-check}"
+exec env PYTHONUNBUFFERED=1 "$PY" tools/device_check.py "${1:-all}" "${2:-runs/device-check}" \
+  "${@:3}"

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ def lines(path: Path) -> list[dict]:
 def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     out = tmp_path / "check"
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "device_check.py"), "--smoke",
-                           "all", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "LRA_CACHE_DIR": str(tmp_path / "cache")})
+                           "all", str(out), "--export", str(tmp_path / "back")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "LRA_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = lines(out / "summary.jsonl")
     assert [r["step"] for r in summary] == [
@@ -46,6 +48,14 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     assert result["epochs_completed"] == 2 and result["data"]["kind"] == "generated"
     table = (out / "report" / "lra_table.md").read_text()
     assert "ours: smoke config with train.epochs=2, generated data, 2/2 epochs" in table
+    # What a lent machine sends back: five files, the records and logs in one archive.
+    back = tmp_path / "back"
+    assert sorted(p.name for p in back.iterdir()) == [
+        "bench.jsonl", "dryrun.jsonl", "lra_table.md", "records.tar.gz", "summary.jsonl"]
+    with tarfile.open(back / "records.tar.gz") as tar:
+        names = tar.getnames()
+    assert "runs/listops/result.json" in names and "train-listops.log" in names
+    assert not [n for n in names if "checkpoints" in n or n.startswith("data/")]
 
 
 def test_a_step_is_stopped_by_sigterm_after_its_time_then_killed_at_its_limit():
