@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from lra import records
 from lra.configs import get_config
+from lra.dryrun import planned, synthetic_batch
 from models import s4d
 from models.s4d import SSMConfig
 from models.sequence import Backbone
@@ -36,17 +37,13 @@ def measure(fn: Callable, *args, runs: int = 5) -> dict:
     t0 = time.perf_counter()
     compiled = jax.jit(fn).lower(*args).compile()
     compile_s = time.perf_counter() - t0
-    mem = compiled.memory_analysis()
     jax.block_until_ready(compiled(*args))
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         jax.block_until_ready(compiled(*args))
         times.append(time.perf_counter() - t)
-    peak = None
-    if mem is not None:
-        peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes
-                + mem.temp_size_in_bytes - mem.alias_size_in_bytes)
+    peak, _ = planned(compiled)
     return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
             "runs": runs, "compile_s": compile_s, "peak_bytes": peak}
 
@@ -107,7 +104,6 @@ def bench_step(task: str, batch: int | None, runs: int, variant: str = "full") -
     """A training step (forward, backward, AdamW) of the task's config (`full`: the paper's) at
     `batch` (None: the config's own)."""
     from lra.configs.common import task_adapter
-    from lra.dryrun import synthetic_batch
     from lra.prepare import init_state
     from lra.steps import train_step
 

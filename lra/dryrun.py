@@ -16,7 +16,6 @@ are shorter (ListOps, Text, Retrieval pad each batch to its own bucket) run fast
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import os
 import statistics
@@ -31,9 +30,8 @@ from lra.build import max_length, model_name
 from lra.configs.common import Config, task_adapter
 from lra.distributed import DataParallel
 from lra.logger import duration
-from lra.prepare import check_batches, init_state, load_task
+from lra.prepare import check_batches, init_state, jit_steps, load_task, schedule_steps
 from lra.report.paper import EPOCH_TIME
-from lra.steps import eval_step, train_step
 from tasks.base import TaskSpec
 
 GiB, MiB = 2**30, 2**20
@@ -74,9 +72,12 @@ def device_memory() -> tuple[int, str]:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"), "host memory available"
 
 
-def planned(compiled) -> tuple[int, int]:
-    """(peak bytes per device, of which fixed: arguments and outputs) from XLA's analysis."""
+def planned(compiled) -> tuple[int, int] | tuple[None, None]:
+    """(peak bytes per device, of which fixed: arguments and outputs) from XLA's analysis; None
+    where the backend gives none."""
     m = compiled.memory_analysis()
+    if m is None:
+        return None, None
     fixed = m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes
     return fixed + m.temp_size_in_bytes, fixed
 
@@ -111,9 +112,7 @@ def compile_train(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, to
     small = synthetic_batch(spec, dp.n_devices, min(length, 64))  # parameters need no length
     state, _, _ = init_state(cfg, spec, small, total_steps, jax.random.key(cfg.seed), jit=True)
     state = dp.state(state, cfg.train.shard_params)
-    sharding = jax.tree.map(lambda x: x.sharding, state)
-    fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum), donate_argnums=0,
-                 out_shardings=(sharding, dp.replicated))
+    fn, _ = jit_steps(cfg, dp, state)
     batch = dp.put(local(synthetic_batch(spec, bs, length), dp))
     rng = jax.random.key(1)
     t0 = time.perf_counter()
@@ -157,7 +156,7 @@ def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
 def eval_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, state,
                  limit: int, steps: int) -> dict:
     """Memory and time of one evaluation step at train.eval_batch_size (run only if it fits)."""
-    fn = jax.jit(eval_step, out_shardings=dp.replicated)
+    _, fn = jit_steps(cfg, dp, state)
     batch = dp.put(local(synthetic_batch(spec, cfg.train.eval_batch_size, length, seed=2), dp))
     compiled = fn.lower(state, batch).compile()
     peak, _ = planned(compiled)
@@ -174,7 +173,7 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
     sizes, sizes_from = split_sizes(cfg, data_dir)
     length, bs, ebs = max_length(cfg, spec), cfg.train.batch_size, cfg.train.eval_batch_size
     steps_per_epoch = sizes["train"] // bs
-    total_steps = cfg.optim.total_steps or cfg.train.epochs * steps_per_epoch
+    total_steps = schedule_steps(cfg, steps_per_epoch)
     limit, limit_from = (memory_limit, "given") if memory_limit else device_memory()
     train, state = train_figures(cfg, spec, dp, length, total_steps, limit, steps)
     ev = eval_figures(cfg, spec, dp, length, state, limit, max(1, steps // 2))

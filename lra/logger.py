@@ -43,7 +43,7 @@ class MetricLogger:
         self.batch_size, self.run_steps, self.started = batch_size, run_steps, started
         self.earlier = 0.0  # wall time of the run's earlier sessions
         self.window: dict = zero_sums()
-        self.epoch_started()
+        self.start_clock()
 
     def __enter__(self) -> MetricLogger:
         return self
@@ -61,8 +61,9 @@ class MetricLogger:
         """The run's wall time so far, all sessions."""
         return self.earlier + time.time() - self.started
 
-    def epoch_started(self) -> None:
-        """Step times count from here (evaluation is not a training step)."""
+    def start_clock(self) -> None:
+        """Step times count from here: each epoch's start (evaluation is no training step) and
+        each new window."""
         self._t, self._steps = time.time(), 0
 
     def add(self, out: dict) -> None:
@@ -87,7 +88,7 @@ class MetricLogger:
         self._write(row)
         left = (self.run_steps - step) * seconds / self._steps
         self.window = zero_sums()
-        self.epoch_started()
+        self.start_clock()
         return {**row, "left_s": left}
 
     def log_eval(self, split: str, *, epoch: int, step: int, result: dict) -> None:

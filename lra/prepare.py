@@ -47,7 +47,6 @@ class Run:
     length: int  # the sequence limit (max_length(cfg, spec))
     dp: DataParallel
     steps_per_epoch: int
-    total_steps: int  # length of the lr schedule
     state: TrainState  # freshly initialised, placed on the devices
     labels: Any  # each parameter's optimiser group
     schedules: dict  # {group: lr schedule}
@@ -57,7 +56,7 @@ class Run:
     resuming: bool  # the workdir holds this run's checkpoint
     main: bool  # the process that writes the run records
     started: float  # time.time() when this session began
-    header: dict  # what result.json and failure.json both say about the run
+    header: dict  # what result.json, failure.json and stopped.json all say about the run
 
     @property
     def spec(self) -> TaskSpec:
@@ -139,6 +138,20 @@ def init_state(cfg: Config, spec: TaskSpec, example: dict, total_steps: int, key
     return state, labels, schedules
 
 
+def schedule_steps(cfg: Config, steps_per_epoch: int) -> int:
+    """The length of the lr schedule: optim.total_steps, else the run's steps."""
+    return cfg.optim.total_steps or cfg.train.epochs * steps_per_epoch
+
+
+def jit_steps(cfg: Config, dp: DataParallel, state: TrainState):
+    """(train step, eval step), jitted as the run uses them: the train step donates its state and
+    keeps it where `state` is placed; metrics come back replicated."""
+    sharding = jax.tree.map(lambda x: x.sharding, state)
+    train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
+                       donate_argnums=0, out_shardings=(sharding, dp.replicated))
+    return train_fn, jax.jit(eval_step, out_shardings=dp.replicated)
+
+
 def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
             resume: bool = False) -> Run:
     """Checks a run and builds what it needs (module docstring); writes nothing."""
@@ -153,15 +166,13 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
     if steps_per_epoch == 0:
         raise ConfigError(f"train.batch_size={bs} exceeds the "
                           f"{len(data.splits['train'])} training examples")
-    total_steps = cfg.optim.total_steps or cfg.train.epochs * steps_per_epoch
+    total_steps = schedule_steps(cfg, steps_per_epoch)
     example = next(batches(data.splits["train"], bs, max_length=length,
                            min_bucket=cfg.train.min_bucket))
     init_key, dropout_key = jax.random.split(jax.random.key(cfg.seed))
     state, labels, schedules = init_state(cfg, data.spec, example, total_steps, init_key)
     state = dp.state(state, cfg.train.shard_params)
-    state_sharding = jax.tree.map(lambda x: x.sharding, state)
-    train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
-                       donate_argnums=0, out_shardings=(state_sharding, dp.replicated))
+    train_fn, eval_fn = jit_steps(cfg, dp, state)
     header = {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
         "seed": cfg.seed, "config_changes": changes(cfg), "epochs_planned": cfg.train.epochs,
@@ -170,8 +181,7 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
         "provenance": records.provenance(),
     }
     return Run(cfg=cfg, workdir=workdir, data_dir=data_dir, data=data, length=length, dp=dp,
-               steps_per_epoch=steps_per_epoch, total_steps=total_steps, state=state,
-               labels=labels, schedules=schedules, train_fn=train_fn,
-               eval_fn=jax.jit(eval_step, out_shardings=dp.replicated),
+               steps_per_epoch=steps_per_epoch, state=state, labels=labels,
+               schedules=schedules, train_fn=train_fn, eval_fn=eval_fn,
                dropout_key=dropout_key, resuming=resuming,
                main=jax.process_index() == 0, started=started, header=header)

@@ -106,7 +106,7 @@ def train_epoch(run: Run, state: TrainState, progress: Progress, ckpt: Checkpoin
     bar = tqdm(run.train_batches(epoch, skip=done), initial=done, total=n,
                desc=f"epoch {epoch}/{t.epochs}", leave=False, file=sys.stderr, disable=None)
     t0 = time.time()
-    logger.epoch_started()
+    logger.start_clock()
     for batch in bar:
         rng = jax.random.fold_in(run.dropout_key, progress.step)
         state, out = run.train_fn(state, run.dp.put(batch), rng)
