@@ -2,7 +2,7 @@
 
 layer  one S4D layer's SSM (kernel + convolution + D skip), forward + backward, jitted, at
        B=16, H=128, N=64, L in {1024, 4096, 16384}, for each convolution path. Causal, like the
-       peers' reference layers (issue 3's comparison table).
+       peers' reference layers it is compared with (README, Speed and memory).
 model  a 4-layer H=128 backbone at L=1024, forward + backward.
 step   one training step of each task's `full` config at a batch that fits a small machine.
 pathx_step (with --pathx) one Path-X-sized training step: time, planned and resident memory.
