@@ -38,6 +38,8 @@ class Progress:
     train_seconds: float = 0.0  # in training steps, all sessions
     seconds: float = 0.0  # wall time of the run, all sessions
     last_train_loss: float | None = None  # of the last logged training window
+    behind_sanity: list = dataclasses.field(default_factory=list)  # epochs below the curve
+    stopped_because: str | None = None  # why train.stop_when_stuck ended the run
 
 
 def _state_tree(state) -> dict[str, Any]:

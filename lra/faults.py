@@ -10,7 +10,7 @@ import threading
 import jax
 import numpy as np
 
-from lra.configs.common import Config
+from lra.configs.common import Config, parse_sanity
 from lra.errors import TrainingError
 
 
@@ -81,3 +81,47 @@ def stuck_at_chance(cfg: Config, spec, history: list[dict]) -> bool | None:
     if spec.num_classes != 2 or budget <= 0 or len(history) < budget:
         return None
     return all(abs(row["train_loss"] - np.log(2)) < 0.01 for row in history[budget - 1 :])
+
+
+def sanity_points(cfg: Config) -> tuple[tuple[int, float], ...]:
+    """The run's healthy curve: train.sanity's points; 'auto' = S4's sanity checkpoint for the
+    task's full config (lra/report/paper.py SANITY), none for other configs; 'off' = none."""
+    from lra.report.paper import SANITY
+
+    setting = cfg.train.sanity
+    if setting == "off" or (setting == "auto" and (cfg.variant != "full"
+                                                    or cfg.task not in SANITY)):
+        return ()
+    if setting == "auto":
+        epoch, percent = SANITY[cfg.task]
+        return ((epoch, percent / 100.0),)
+    return parse_sanity(setting)
+
+
+def sanity_expected(points, epoch: int, chance: float) -> float | None:
+    """The healthy curve at `epoch`: straight lines from (0, chance) through the points, flat
+    after the last. A healthy run's curve rises faster than a straight line (it is concave), so
+    one below the line is behind. None without points."""
+    if not points:
+        return None
+    previous = (0, chance)
+    for e, acc in points:
+        if epoch <= e:
+            (e0, a0) = previous
+            return a0 + (acc - a0) * (epoch - e0) / (e - e0)
+        previous = (e, acc)
+    return points[-1][1]
+
+
+def sick(cfg: Config, spec, history: list[dict]) -> str | None:
+    """Why the run is not worth finishing, or None: stuck at chance (binary tasks), or past the
+    last point of its healthy curve and still below it (S4's V3 configs reach its sanity
+    checkpoint, so a run below it is not on its way to the paper's number)."""
+    if stuck_at_chance(cfg, spec, history):
+        return (f"stuck at chance: train loss is still ln 2 ± 0.01 after {len(history)} epochs "
+                "(see README, Path-X)")
+    points, row = sanity_points(cfg), history[-1] if history else None
+    if points and row and row["epoch"] >= points[-1][0] and row["val_accuracy"] < points[-1][1]:
+        return (f"behind S4's sanity curve: val accuracy {row['val_accuracy']:.4f} at epoch "
+                f"{row['epoch']}, below {points[-1][1]:.4f} (due by epoch {points[-1][0]})")
+    return None

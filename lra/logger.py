@@ -7,9 +7,11 @@ and the time left, and gives each row to every writer. A writer is anything with
 `write(row)` and `close()`: `records.MetricsFile` (metrics.jsonl, the record the tables are
 built from) is one; a dashboard writer is another, added without touching the loop.
 
-Rows: {"split": "train", "epoch", "step", "loss", "accuracy", "lr", "time", "step_time_s",
-"examples_per_s"} every train.log_every steps and at each epoch's end, and {"split": "val" |
-"test", "epoch", "step", "loss", "accuracy", "count", "time"} after each epoch. `time` is the
+Rows: {"split": "train", "epoch", "step", "loss", "accuracy", "lr" (the default group's),
+"lr_groups" ({group: lr}), "time", "step_time_s", "examples_per_s"} every train.log_every steps
+and at each epoch's end, and {"split": "val" | "test", "epoch", "step", "loss", "accuracy",
+"count", "time"} after each epoch; a val row of a run with a healthy curve (train.sanity) adds
+"behind_sanity" and "sanity_expected". `time` is the
 run's wall time in seconds, all sessions together.
 """
 
@@ -75,14 +77,16 @@ class MetricLogger:
         """The window's loss/correct/count sums, as a checkpoint keeps them."""
         return {k: float(self.window[k]) for k in zero_sums()}
 
-    def log_train(self, *, epoch: int, step: int, lr: float) -> dict[str, Any]:
-        """Writes the window as a train row and starts a new one. Returns the row, with
-        `left_s`, the estimated seconds to the end of the run."""
+    def log_train(self, *, epoch: int, step: int, lrs: dict[str, float]) -> dict[str, Any]:
+        """Writes the window as a train row and starts a new one; lrs: each optimiser group's
+        learning rate at this step. Returns the row, with `left_s`, the estimated seconds to
+        the end of the run."""
         w = jax.device_get(self.window)
         seconds = time.time() - self._t
         row = {"split": "train", "epoch": epoch, "step": step,
                "loss": float(w["loss_sum"] / w["count"]),
-               "accuracy": float(w["correct"] / w["count"]), "lr": lr, "time": self.now(),
+               "accuracy": float(w["correct"] / w["count"]), "lr": lrs["default"],
+               "lr_groups": lrs, "time": self.now(),
                "step_time_s": seconds / self._steps,
                "examples_per_s": self._steps * self.batch_size / seconds}
         self._write(row)

@@ -25,9 +25,10 @@ import numpy as np
 from lra import checkpoint, records
 from lra.build import create_model, max_length, model_name
 from lra.configs import changes
-from lra.configs.common import Config, task_adapter, to_dict
+from lra.configs.common import Config, defining, task_adapter, to_dict
 from lra.distributed import DataParallel
 from lra.errors import ConfigError, TrainingError
+from lra.faults import sanity_points
 from lra.optim import make_optimizer
 from lra.steps import TrainState, eval_step, model_inputs, train_step
 from tasks.base import TaskData, TaskSpec, batches, num_batches
@@ -57,6 +58,7 @@ class Run:
     main: bool  # the process that writes the run records
     started: float  # time.time() when this session began
     header: dict  # what result.json, failure.json and stopped.json all say about the run
+    sanity: tuple = ()  # the healthy val curve's (epoch, accuracy) points (lra/faults.py)
 
     @property
     def spec(self) -> TaskSpec:
@@ -89,9 +91,9 @@ def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> bool:
             raise TrainingError(f"{workdir} holds {what} ({name}); nothing was changed. "
                                 "Pass a new --workdir, or delete that folder to start over.")
     if checkpoint.latest_step(workdir) is not None:
-        saved = json.loads((workdir / "config.json").read_text())
+        saved = defining(json.loads((workdir / "config.json").read_text()))
         saved.pop("data_dir", None)
-        current = json.loads(json.dumps(to_dict(cfg)))  # tuples as lists, as saved
+        current = defining(json.loads(json.dumps(to_dict(cfg))))  # tuples as lists, as saved
         if saved != current:
             diff = sorted(k for k in saved.keys() | current.keys()
                           if saved.get(k) != current.get(k))
@@ -184,4 +186,5 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
                steps_per_epoch=steps_per_epoch, state=state, labels=labels,
                schedules=schedules, train_fn=train_fn, eval_fn=eval_fn,
                dropout_key=dropout_key, resuming=resuming,
-               main=jax.process_index() == 0, started=started, header=header)
+               main=jax.process_index() == 0, started=started, header=header,
+               sanity=sanity_points(cfg))

@@ -20,15 +20,17 @@ from typing import Any
 import jax
 from tqdm import tqdm
 
-from lra import records
+from lra import checkpoint, records, tracking
 from lra.checkpoint import Checkpoints, Progress
 from lra.configs.common import Config, to_dict
 from lra.distributed import DataParallel
 from lra.errors import Interrupted, TrainingError
-from lra.faults import StopSignals, check_finite, stuck_at_chance
+from lra.faults import StopSignals, check_finite, sanity_expected, sick, stuck_at_chance
+from lra.lock import workdir_lock
 from lra.logger import MetricLogger, duration
 from lra.optim import group_table
 from lra.prepare import Run, prepare
+from lra.profile import Profile
 from lra.steps import TrainState, add_sums, zero_sums
 from tasks.base import Split, batches
 
@@ -39,31 +41,58 @@ def train_and_evaluate(
     """Trains cfg on the task's data and writes config.json, metrics.jsonl and result.json.
 
     A workdir holding this run's checkpoint resumes it; the result is the uninterrupted run's.
-    resume=True insists on that (an error if there is no checkpoint to resume from).
+    resume=True insists on that (an error if there is no checkpoint to resume from). The run
+    holds the workdir's lock throughout (lra/lock.py): a second run on it is refused.
     """
-    run = prepare(cfg, workdir, data_dir, resume=resume)
-    writers = [records.MetricsFile(run.workdir / "metrics.jsonl")] if run.main else []
-    logger = MetricLogger(writers, batch_size=cfg.train.batch_size,
-                          run_steps=cfg.train.epochs * run.steps_per_epoch, started=run.started)
-    with Checkpoints(run.workdir) as ckpt, logger, StopSignals() as stop:
-        state, progress = start(run, ckpt, logger, log)
-        resumed_from = progress.step if run.resuming else None
-        try:
-            while progress.epoch <= cfg.train.epochs:  # end_epoch moves it on
-                t_epoch = time.time()
-                state = train_epoch(run, state, progress, ckpt, logger, stop)
-                improved = evaluate_epoch(run, state, progress, logger)
-                end_epoch(run, state, progress, ckpt, logger, improved, log,
-                          seconds=time.time() - t_epoch)
-                if signum := stop.poll():
-                    raise Interrupted(signum, progress.step, run.workdir)
-        except TrainingError as e:
-            record_failure(run, progress, logger, e)
-            raise
-        except Interrupted as e:
-            record_stop(run, progress, logger, e)
-            raise
-    return finish(run, progress, logger, log, resumed_from=resumed_from)
+    with workdir_lock(workdir, enabled=jax.process_index() == 0):
+        run = prepare(cfg, workdir, data_dir, resume=resume)
+        logger = MetricLogger(writers(run, log), batch_size=cfg.train.batch_size,
+                              run_steps=cfg.train.epochs * run.steps_per_epoch,
+                              started=run.started)
+        with Checkpoints(run.workdir) as ckpt, logger, StopSignals() as stop:
+            state, progress = start(run, ckpt, logger, log)
+            resumed_from = progress.step if run.resuming else None
+            try:
+                loop(run, state, progress, ckpt, logger, stop, log)
+            except TrainingError as e:
+                record_failure(run, progress, logger, e)
+                raise
+            except Interrupted as e:
+                record_stop(run, progress, logger, e)
+                raise
+        return finish(run, progress, logger, log, resumed_from=resumed_from)
+
+
+def loop(run: Run, state: TrainState, progress: Progress, ckpt: Checkpoints,
+         logger: MetricLogger, stop: StopSignals, log) -> None:
+    """The epochs: train, evaluate, save and report each; ends early only if the run is sick
+    and train.stop_when_stuck is set (progress.stopped_because says why)."""
+    profile = Profile(run.cfg.train.profile_steps, run.workdir / "profile", log)
+    while progress.epoch <= run.cfg.train.epochs:  # end_epoch moves it on
+        t_epoch = time.time()
+        state = train_epoch(run, state, progress, ckpt, logger, stop, profile)
+        improved = evaluate_epoch(run, state, progress, logger, log)
+        end_epoch(run, state, progress, ckpt, logger, improved, log,
+                  seconds=time.time() - t_epoch)
+        if signum := stop.poll():
+            raise Interrupted(signum, progress.step, run.workdir)
+        if progress.stopped_because:
+            log(f"stopping early (train.stop_when_stuck): {progress.stopped_because}")
+            return
+
+
+def writers(run: Run, log) -> list:
+    """Where the metric rows go: metrics.jsonl, and the dashboards the config turns on."""
+    if not run.main:
+        return []
+    t, out = run.cfg.train, [records.MetricsFile(run.workdir / "metrics.jsonl")]
+    if t.tensorboard:
+        purge = checkpoint.latest_step(run.workdir) if run.resuming else None
+        out.append(tracking.TensorBoard(run.workdir, purge_step=purge and purge + 1))
+    if project := tracking.wandb_project(t.wandb):
+        out.append(tracking.WandB(project, run.workdir, to_dict(run.cfg)))
+        log(f"logging to W&B project {project}, run id {tracking.run_id(run.workdir)}")
+    return out
 
 
 def start(run: Run, ckpt: Checkpoints, logger: MetricLogger, log) -> tuple[TrainState, Progress]:
@@ -98,7 +127,7 @@ def save(run: Run, ckpt: Checkpoints, state: TrainState, progress: Progress,
 
 
 def train_epoch(run: Run, state: TrainState, progress: Progress, ckpt: Checkpoints,
-                logger: MetricLogger, stop: StopSignals) -> TrainState:
+                logger: MetricLogger, stop: StopSignals, profile: Profile) -> TrainState:
     """Trains the rest of epoch progress.epoch: logs every train.log_every steps and at the
     epoch's end, checkpoints every train.checkpoint_every steps, stops on a signal."""
     t, epoch, n = run.cfg.train, progress.epoch, run.steps_per_epoch
@@ -109,14 +138,16 @@ def train_epoch(run: Run, state: TrainState, progress: Progress, ckpt: Checkpoin
     logger.start_clock()
     for batch in bar:
         rng = jax.random.fold_in(run.dropout_key, progress.step)
+        profile.before(progress.step + 1)
         state, out = run.train_fn(state, run.dp.put(batch), rng)
         logger.add(out)
         progress.step += 1
         step = progress.step
+        profile.after(step, out)
         if step % t.log_every == 0 or step == epoch * n:
             check_finite(logger.window, state.params, step)
-            row = logger.log_train(epoch=epoch, step=step,
-                                   lr=float(run.schedules["default"](step - 1)))
+            row = logger.log_train(epoch=epoch, step=step, lrs={
+                group: float(schedule(step - 1)) for group, schedule in run.schedules.items()})
             progress.last_train_loss = row["loss"]
             bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['accuracy']:.3f}",
                             run_left=duration(row["left_s"]))
@@ -127,6 +158,7 @@ def train_epoch(run: Run, state: TrainState, progress: Progress, ckpt: Checkpoin
         if t.checkpoint_every and step % t.checkpoint_every == 0 and step < epoch * n:
             save(run, ckpt, state, progress, logger)  # (the epoch's end saves after evaluating)
     bar.close()
+    profile.stop(state, progress.step)
     progress.train_seconds += time.time() - t0
     return state
 
@@ -146,13 +178,21 @@ def evaluate(eval_fn, state: TrainState, split: Split, cfg: Config, length: int,
             "accuracy": float(totals["correct"]) / count, "count": int(count)}
 
 
-def evaluate_epoch(run: Run, state: TrainState, progress: Progress,
-                   logger: MetricLogger) -> bool:
-    """Evaluates val and test, appends the epoch to the history; True if val improved."""
+def evaluate_epoch(run: Run, state: TrainState, progress: Progress, logger: MetricLogger,
+                   log) -> bool:
+    """Evaluates val and test, appends the epoch to the history; True if val improved. A val
+    accuracy below the healthy curve (lra/faults.py) is flagged in the val row and the log."""
     epoch, step = progress.epoch, progress.step
     row = {"epoch": epoch, "step": step, "train_loss": progress.last_train_loss}
     for split in ("val", "test"):
         ev = evaluate(run.eval_fn, state, run.data.splits[split], run.cfg, run.length, run.dp)
+        expected = sanity_expected(run.sanity, epoch, 1.0 / run.spec.num_classes)
+        if split == "val" and expected is not None:
+            ev = {**ev, "behind_sanity": ev["accuracy"] < expected, "sanity_expected": expected}
+            if ev["behind_sanity"]:
+                progress.behind_sanity.append(epoch)
+                log(f"WARNING behind_sanity: epoch {epoch} val accuracy {ev['accuracy']:.4f} is "
+                    f"below {expected:.4f}, S4's healthy curve at this epoch (train.sanity)")
         logger.log_eval(split, epoch=epoch, step=step, result=ev)
         row[f"{split}_accuracy"] = ev["accuracy"]
     row["time"] = logger.now()
@@ -169,6 +209,8 @@ def end_epoch(run: Run, state: TrainState, progress: Progress, ckpt: Checkpoints
     """Saves the latest (and, if val improved, the best) state and reports the epoch."""
     row, best, epochs = progress.history[-1], progress.best, run.cfg.train.epochs
     progress.epoch += 1
+    if run.cfg.train.stop_when_stuck and progress.epoch <= epochs:
+        progress.stopped_because = sick(run.cfg, run.spec, progress.history)
     save(run, ckpt, state, progress, logger)
     if improved:
         save(run, ckpt, state, progress, logger, best=True)
@@ -211,7 +253,8 @@ def finish(run: Run, progress: Progress, logger: MetricLogger, log, *,
     history, best = progress.history, progress.best
     result = {
         **run.header,
-        "status": "completed",
+        "status": "stopped_early" if progress.stopped_because else "completed",
+        "stopped_because": progress.stopped_because,
         "epochs_completed": len(history),
         "steps": progress.step,
         "best_epoch": best["epoch"],
@@ -220,6 +263,9 @@ def finish(run: Run, progress: Progress, logger: MetricLogger, log, *,
         "test_accuracy_last_epoch": history[-1]["test_accuracy"],
         "selection": "test accuracy at the epoch of best validation accuracy",
         "stuck_at_chance": stuck_at_chance(run.cfg, run.spec, history),
+        "behind_sanity": bool(progress.behind_sanity),
+        "behind_sanity_epochs": progress.behind_sanity,
+        "sanity_curve": [list(p) for p in run.sanity],
         "train_loss_by_epoch": [row["train_loss"] for row in history],
         "train_examples_per_second": len(history) * run.steps_per_epoch
         * run.cfg.train.batch_size / progress.train_seconds,

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from lra.configs import presets
-from lra.configs.common import Config, flat, override, task_adapter
+from lra.configs.common import WATCH_KEYS, Config, flat, override, task_adapter
 from lra.configs.presets import PRESETS, model_name, named_model
 from lra.errors import ConfigError
 
@@ -42,13 +42,15 @@ def get_config(
 
 
 def changes(cfg: Config) -> dict[str, Any]:
-    """The dotted keys where cfg differs from its task's variant as written (the seed aside).
+    """The dotted keys where cfg differs from its task's variant as written (the seed and the
+    keys that only watch a run, WATCH_KEYS, aside).
 
     Stored in every run record, so a table can say "full config with train.epochs=5" and a
     shortened run never passes for the full one.
     """
     base = flat(_base(cfg.task, cfg.variant))
-    return {k: v for k, v in flat(cfg).items() if k != "seed" and base.get(k) != v}
+    return {k: v for k, v in flat(cfg).items()
+            if k != "seed" and k not in WATCH_KEYS and base.get(k) != v}
 
 
 __all__ = ["MODELS", "Config", "ConfigError", "changes", "get_config", "model_name",

@@ -99,6 +99,56 @@ class TrainConfig:
     min_bucket: int = 64  # shortest padded length; batches pad to a power of two above it
     checkpoint_every: int = 1000  # steps between checkpoints of the latest state (0: epoch ends)
     chance_epochs: int = 2  # 2 classes: stuck_at_chance if train loss is ln 2 ± 0.01 from here on
+    # Watching the run: these keys change nothing it computes (WATCH_KEYS), so a run can be
+    # resumed with them changed, and tables do not list them as changes.
+    sanity: str = "auto"  # healthy val curve: auto (S4's sanity checkpoint; full), off, E:ACC,...
+    stop_when_stuck: bool = False  # end a stuck run, or one past its sanity epoch and below it
+    tensorboard: bool = True  # live scalars in <workdir>/tensorboard (lra/tracking.py)
+    wandb: str = ""  # Weights & Biases project to log to ('': WANDB_PROJECT if set, else off)
+    profile_steps: str = ""  # 'A:B': jax.profiler trace of steps A..B-1 in <workdir>/profile
+
+    def __post_init__(self):
+        if self.sanity not in ("auto", "off"):
+            parse_sanity(self.sanity)
+        if self.profile_steps:
+            parse_steps(self.profile_steps)
+
+
+# Keys that only watch a run (see TrainConfig): ignored when a resumed run's config is compared
+# with its checkpoint's, and by `changes` (lra/configs/__init__.py).
+WATCH_KEYS = ("train.sanity", "train.stop_when_stuck", "train.tensorboard", "train.wandb",
+              "train.profile_steps")
+
+
+def parse_sanity(text: str, key: str = "train.sanity") -> tuple[tuple[int, float], ...]:
+    """'10:0.5' or '2:0.6,5:0.8' -> ((epoch, val accuracy), ...), epochs increasing."""
+    points = []
+    for item in text.split(","):
+        epoch, sep, acc = item.partition(":")
+        try:
+            point = (int(epoch), float(acc))
+        except ValueError:
+            point = None
+        if not sep or point is None or point[0] < 1 or not 0 < point[1] <= 1:
+            raise ConfigError(f"{key}={text!r}: expected auto, off or EPOCH:ACCURACY[,...] with "
+                              "epochs >= 1 and accuracies in (0, 1], e.g. 10:0.5")
+        points.append(point)
+    if [e for e, _ in points] != sorted({e for e, _ in points}):
+        raise ConfigError(f"{key}={text!r}: list the epochs in increasing order, each once")
+    return tuple(points)
+
+
+def parse_steps(text: str, key: str = "train.profile_steps") -> tuple[int, int]:
+    """'A:B' -> (A, B), the steps A..B-1 (1-based optimiser steps), 1 <= A < B."""
+    first, sep, end = text.partition(":")
+    try:
+        a, b = int(first), int(end)
+    except ValueError:
+        a = b = 0
+    if not sep or not 1 <= a < b:
+        raise ConfigError(f"{key}={text!r}: expected A:B with 1 <= A < B, e.g. 10:15 traces "
+                          "steps 10 to 14")
+    return a, b
 
 
 def task_adapter(name: str) -> tasks.TaskAdapter:
@@ -131,6 +181,16 @@ class Config:
 
 def to_dict(cfg: Config) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
+
+
+def defining(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict (to_dict, or a saved config.json) without its WATCH_KEYS: what the run
+    computes depends on exactly this."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in config.items()}
+    for key in WATCH_KEYS:
+        section, name = key.split(".")
+        out.get(section, {}).pop(name, None)
+    return out
 
 
 def flat(cfg: Any, prefix: str = "") -> dict[str, Any]:

@@ -58,6 +58,7 @@ def _row(path: Path, root: Path) -> dict:
     model_cfg = json.loads(config.read_text()).get("model", {})
     diverged = path.name == "failure.json"
     partial = path.name == "stopped.json"  # stopped by a signal, resumable: best epoch so far
+    early = r.get("status") == "stopped_early"  # ended as sick by train.stop_when_stuck
     return {
         "model": r["model"],
         "named": named_model(model_cfg) is not None,
@@ -69,9 +70,10 @@ def _row(path: Path, root: Path) -> dict:
         "epochs_completed": r["epochs_completed"],
         "seed": r["seed"],
         "test_accuracy": math.nan if diverged else 100.0 * r["test_accuracy"],
-        "failed": diverged or bool(r.get("stuck_at_chance", False)),
-        "failure": r["error"] if diverged else
-        ("stuck at chance" if r.get("stuck_at_chance") else ""),
+        "failed": diverged or early or bool(r.get("stuck_at_chance", False)),
+        "failure": r["error"] if diverged else f"stopped early: {r['stopped_because']}" if early
+        else ("stuck at chance" if r.get("stuck_at_chance") else ""),
+        "behind_sanity": bool(r.get("behind_sanity", False)),
         "majority_baseline_test": r.get("majority_baseline_test"),
         **{k: model_cfg.get(k) for k in ABLATION_KEYS},
         "record": str(path.relative_to(root)),

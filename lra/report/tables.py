@@ -16,13 +16,16 @@ from models.choices import AXIS
 
 
 def _cell(group: pd.DataFrame) -> tuple[str, float | None]:
-    """'60.00 ± 2.00 (n=3)', '59.00 (n=1, 1 ✗)' or '✗'; and the mean (None for ✗)."""
+    """'60.00 ± 2.00 (n=3)', '59.00 (n=1, 1 ✗)', '58.00 (n=2, 1 behind)' or '✗'; and the mean
+    (None for ✗). "behind": seeds whose val accuracy fell below S4's sanity curve."""
     failed = int(group.failed.sum())
     if failed == len(group):
         return paper.FAIL, None
     v = group.test_accuracy[~group.failed]
+    behind = int(group.behind_sanity[~group.failed].sum()) if "behind_sanity" in group else 0
     text = f"{v.mean():.2f}" + (f" ± {v.std(ddof=1):.2f}" if len(v) > 1 else "")
-    count = f"n={len(v)}" + (f", {failed} {paper.FAIL}" if failed else "")
+    count = (f"n={len(v)}" + (f", {failed} {paper.FAIL}" if failed else "")
+             + (f", {behind} behind" if behind else ""))
     return f"{text} ({count})", float(v.mean())
 
 
@@ -124,7 +127,9 @@ NOTES = """\
 Test accuracy (%) at the epoch of best validation accuracy; ours as mean ± sample std over seeds
 (n = seeds). ✗ = did not learn: stuck at chance, or diverged (a failure.json record); averaged as
 50 as in the S4 papers. A cell where some seeds failed counts them after n ("n=2, 1 ✗") and
-averages the others. Avg only where all six tasks have a number. Runs with an ablated SSM choice,
+averages the others; "1 behind" counts seeds whose validation accuracy fell below S4's sanity
+curve at some epoch (README, Watching and evaluating runs), and a run that train.stop_when_stuck
+ended early is ✗. Avg only where all six tasks have a number. Runs with an ablated SSM choice,
 e.g. "S4D-Inv (bilinear)", are in ablations.md, not here. Rows marked "paper" are published
 numbers, not our runs. Rows marked "smoke" or "demo", or with changed keys ("with
 train.epochs=5"), are not the paper's configuration, and "generated data" is our own generator's

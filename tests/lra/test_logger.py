@@ -31,9 +31,9 @@ def test_train_rows_are_window_means_and_carry_timing():
     with MetricLogger([a, b], batch_size=4, run_steps=10, started=time.time()) as logger:
         logger.add(step_out(1.0, 2))
         logger.add(step_out(3.0, 4))
-        row = logger.log_train(epoch=1, step=2, lr=0.5)
+        row = logger.log_train(epoch=1, step=2, lrs={"default": 0.5})
         logger.add(step_out(0.5, 1))
-        logger.log_train(epoch=1, step=3, lr=0.25)
+        logger.log_train(epoch=1, step=3, lrs={"default": 0.25})
         logger.log_eval("val", epoch=1, step=3, result={"accuracy": 0.5, "loss": 1.0, "count": 8})
     assert a.rows == b.rows and a.closed and b.closed
     first, second, val = a.rows
@@ -52,7 +52,7 @@ def test_a_resumed_session_continues_the_window_and_the_clock():
     logger = MetricLogger([w], batch_size=4, run_steps=10, started=time.time())
     logger.resume(100.0, {"loss_sum": 4.0, "correct": 1.0, "count": 4.0})
     logger.add(step_out(2.0, 3))
-    logger.log_train(epoch=2, step=6, lr=0.1)
+    logger.log_train(epoch=2, step=6, lrs={"default": 0.1})
     assert w.rows[0]["loss"] == 1.5 and w.rows[0]["accuracy"] == 0.5  # (4 + 8) / 8, 4/8
     assert 100.0 <= w.rows[0]["time"] < 110.0
     logger.add(step_out(1.0, 1))
