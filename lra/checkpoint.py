@@ -81,10 +81,15 @@ class Checkpoints:
             manager.delete(progress.step)
         manager.save(progress.step, args=args, force=True)
 
-    def restore(self, state, *, best: bool = False):
-        """(state, progress) from the latest (or best) checkpoint, into state's structure."""
+    def steps(self) -> dict[str, list[int]]:
+        """The steps each folder holds: {'latest': [...], 'best': [...]}."""
+        return {"latest": list(self.latest.all_steps()), "best": list(self.best.all_steps())}
+
+    def restore(self, state, *, best: bool = False, step: int | None = None):
+        """(state, progress) from the latest (or best) checkpoint, or the one at `step` of that
+        folder, into state's structure."""
         manager = self.best if best else self.latest
-        step = manager.latest_step()
+        step = manager.latest_step() if step is None else step
         target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _state_tree(state))
         out = manager.restore(step, args=ocp.args.Composite(
             state=ocp.args.StandardRestore(target), progress=ocp.args.JsonRestore()))

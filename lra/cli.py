@@ -12,6 +12,9 @@
   python -m lra train --task TASK --config C --dry-run [--data-dir DIR] [--json] [...]
   python -m lra sweep --task TASK --config C --data-dir DIR --runs DIR [--seeds S ...]
                       [--model M] [--grid key=v1,v2,... ...] [--set key=value ...]
+  python -m lra evaluate --workdir DIR [--checkpoint best|latest|STEP] [--split val|test|train]
+                         [--data-dir DIR] [--set data.KEY=VALUE ...] [--out FILE]
+  python -m lra predict --workdir DIR --out FILE.csv [--split S] [--checkpoint C] [--data-dir DIR]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--device] [--pathx] [--out FILE]
   python -m lra config --task TASK [--config C --model M --set key=value ...]
@@ -137,6 +140,27 @@ def _sweep(args: argparse.Namespace) -> None:
                     model=args.model, grid=args.grid, overrides=args.set)
     for workdir in outcome["done"] + outcome["failed"] + outcome["skipped"]:
         print(f"records: {workdir}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from lra.evaluate import evaluate_run
+
+    r = evaluate_run(args.workdir, checkpoint=args.checkpoint, split=args.split,
+                     data_dir=args.data_dir, data_sets=list(args.set or []), out=args.out)
+    same = "" if r["logged_accuracy"] is None else (
+        " (= the logged accuracy)" if r["accuracy"] == r["logged_accuracy"]
+        else f" (logged: {r['logged_accuracy']:.4f})")
+    print(f"{r['split']} accuracy {r['accuracy']:.4f}{same}, loss {r['loss']:.4f}, "
+          f"{r['count']:,} examples, checkpoint {r['checkpoint']} (step {r['step']}, "
+          f"{r['epochs_trained']} epochs); wrote {r['path']}")
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from lra.evaluate import predict
+
+    path = predict(args.workdir, args.out, checkpoint=args.checkpoint, split=args.split,
+                   data_dir=args.data_dir, data_sets=list(args.set or []))
+    print(f"wrote {path}")
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -280,6 +304,20 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key for every run (repeatable)")
     w.set_defaults(func=_sweep)
+
+    for name, what in (("evaluate", "score a saved model on a split"),
+                       ("predict", "write a saved model's predictions, one CSV row per example")):
+        e = sub.add_parser(name, help=what)
+        e.add_argument("--workdir", required=True, help="the run's folder")
+        e.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+        e.add_argument("--split", default="test", choices=["val", "test", "train"])
+        e.add_argument("--data-dir", help="score this data (default: the run's own)")
+        e.add_argument("--set", action="append", metavar="data.KEY=VALUE",
+                       help="change a data option, e.g. --set data.difficulty=curv_baseline")
+        e.add_argument("--out", required=name == "predict",
+                       help="CSV to write" if name == "predict" else
+                       "JSON to write (default: <workdir>/eval-<split>-<checkpoint>.json)")
+        e.set_defaults(func=_evaluate if name == "evaluate" else _predict)
 
     r = sub.add_parser("report", help="tables from run records")
     r.add_argument("--runs", required=True, help="folder searched for result.json files")

@@ -116,3 +116,12 @@ def eval_step(state: TrainState, batch: dict) -> dict:
     )
     loss, correct, w = cross_entropy(logits, batch)
     return {"loss_sum": jnp.sum(loss * w), "correct": jnp.sum(correct * w), "count": jnp.sum(w)}
+
+
+def predict_step(state: TrainState, batch: dict) -> jax.Array:
+    """Class probabilities of every row of the batch, (B, C) (filler rows included)."""
+    args, extra = model_inputs(batch)
+    logits = state.apply_fn(
+        {"params": state.params, "batch_stats": state.batch_stats}, *args, train=False, **extra
+    )
+    return jax.nn.softmax(logits.astype(jnp.float32), axis=-1)

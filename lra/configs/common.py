@@ -183,6 +183,26 @@ def to_dict(cfg: Config) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
+def from_dict(saved: dict[str, Any], where: str) -> Config:
+    """The Config that to_dict wrote (a run's config.json: `where`), checked as any config.
+    Keys the file lacks take their defaults (records of older versions); unknown keys are an
+    error naming them."""
+    task = saved.get("task")
+    sections = {"model": ModelConfig, "optim": OptimConfig, "train": TrainConfig,
+                "data": task_adapter(task).Options}
+
+    def build(cls, values: dict, section: str):
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError(f"{where}: unknown config key {section + '.' if section else ''}"
+                              f"{unknown[0]} (written by another version of lra-s4d?)")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    top = {k: v for k, v in saved.items() if k not in sections and k != "data_dir"}
+    parts = {name: build(cls, saved.get(name) or {}, name) for name, cls in sections.items()}
+    return build(Config, {**top, **parts}, "")
+
+
 def defining(config: dict[str, Any]) -> dict[str, Any]:
     """A config dict (to_dict, or a saved config.json) without its WATCH_KEYS: what the run
     computes depends on exactly this."""
