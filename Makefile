@@ -24,13 +24,19 @@ TASKS_MK := $(VENV)/tasks.mk
 ifneq ($(filter-out help install lock clean device-check test-latest,$(or $(MAKECMDGOALS),help)),)
 include $(TASKS_MK)
 endif
+# Where sweeps run (lra/launch.py): serial (one after another here), local (JOBS at once here, one
+# per GPU), slurm (a job array; SWEEP_OPTS="--partition P --time MIN ..."), or submitit-local.
+LAUNCHER ?= serial
+JOBS ?=
+SWEEP_OPTS ?=
+LAUNCH := --launcher $(LAUNCHER) $(if $(JOBS),--jobs $(JOBS)) $(SWEEP_OPTS)
 # The S4D paper's ablation axes: initialisation x discretisation x real-part transform, each
 # over all its values (models/choices.py).
 GRID ?= --grid model.a_init=all --grid model.disc=all --grid model.real_transform=all
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock test test-latest lint data demo demo-pathfinder lra ablation table bench \
-	device-check clean $(TASKS) $(TASKS:%=%-smoke)
+	device-check tensorboard clean $(TASKS) $(TASKS:%=%-smoke)
 
 help:  ## List the targets.
 	@grep -E '^[a-zA-Z_$$(%:)-]+:.*## ' $(MAKEFILE_LIST) \
@@ -67,8 +73,10 @@ lock: | $(BIN)/python  ## Rewrite requirements.lock from the current venv.
 	{ head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
-test: $(STAMP)  ## Run the whole test suite on the CPU (minutes).
-	$(BIN)/python -m pytest
+# Test processes (pytest-xdist): 2 fits the 2-core CI machine; each holds a JAX, so not one per core.
+TEST_JOBS ?= 2
+test: $(STAMP)  ## Run the whole test suite on the CPU (about 6 min on 2 cores; TEST_JOBS=2 processes).
+	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 # What `make test-latest` runs: the model, the trainer end to end with resume, checkpoints, the
 # optimiser, the dry run and the tables: where a new jax, flax, optax or orbax would break.
@@ -80,7 +88,7 @@ test-latest:  ## A second venv (.venv-latest) with the newest releases the regis
 	test -x $(LATEST)/bin/python || $(PY) -m venv $(LATEST)
 	$(LATEST)/bin/pip install -q --upgrade pip
 	$(LATEST)/bin/pip install -q --upgrade jax jaxlib flax optax orbax-checkpoint numpy pandas \
-	  matplotlib pillow tqdm tensorflow-datasets pytest ruff import-linter
+	  matplotlib pillow tqdm tensorflow-datasets tensorboardX pytest ruff import-linter
 	$(LATEST)/bin/pip install -q --no-deps -e .
 	@$(LATEST)/bin/python -c "import importlib.metadata as m; print('newest:', *(f'{p} {m.version(p)}' \
 	  for p in ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'numpy', 'pandas')))"
@@ -118,19 +126,19 @@ demo-pathfinder: $(STAMP)  ## Longer CPU demo: 20k easy Pathfinder-32 images, 4 
 	$(LRA) report --runs $(RUNS)/demo-pathfinder/runs --out $(RUNS)/demo-pathfinder
 	@echo "records: $(RUNS)/demo-pathfinder/runs/   table: $(RUNS)/demo-pathfinder/lra_table.md"
 
-$(TASKS): $(STAMP)  ## One task's paper config for every seed: make TASK [DATA= SEEDS= MODEL= CONFIG=full]
+$(TASKS): $(STAMP)  ## One task's paper config for every seed: make TASK [DATA= SEEDS= MODEL= CONFIG=full LAUNCHER=serial|local|slurm]
 	$(LRA) sweep --task $@ --config $(CONFIG) --model $(MODEL) --seeds $(SEEDS) \
-	  --data-dir $(DATA) --runs $(RUNS)
+	  --data-dir $(DATA) --runs $(RUNS) $(LAUNCH)
 
 $(TASKS:%=%-smoke): $(STAMP)  ## The same in seconds with the tiny smoke config (checks data and set-up), e.g. make text-smoke
 	$(LRA) sweep --task $(@:%-smoke=%) --config smoke --model $(MODEL) --seeds $(SEEDS) \
 	  --data-dir $(DATA) --runs $(RUNS)
 
-lra: $(LRA_TASKS)  ## All six LRA tasks in turn (days on one GPU; see README for times).
+lra: $(LRA_TASKS)  ## All six LRA tasks (days on one GPU; LAUNCHER=slurm: one job array per task; README, Running on a cluster).
 
-ablation: $(STAMP)  ## The paper's ablation grid (init x disc x Re(A)) on one task: make ablation TASK=listops CONFIG=full [GRID=...]
+ablation: $(STAMP)  ## The paper's ablation grid (init x disc x Re(A)) on one task: make ablation TASK=listops CONFIG=full [GRID=... LAUNCHER=...]
 	$(LRA) sweep --task $(TASK) --config $(CONFIG) --seeds $(SEEDS) --data-dir $(DATA) \
-	  --runs $(RUNS) $(GRID)
+	  --runs $(RUNS) $(GRID) $(LAUNCH)
 
 table: $(STAMP)  ## Regenerate every table and plot in results/ from the run records in results/runs/.
 	$(LRA) report --runs results/runs --out results
@@ -140,6 +148,9 @@ bench: $(STAMP)  ## Speed and memory of the S4D layer, a 4-layer model and a tra
 
 device-check:  ## On a machine with an accelerator and its own JAX (no venv): bench, dry runs, two short trainings, into OUT=runs/device-check (SECTION=quick|train|all, ~8 min on one H200).
 	tools/device_check.sh $(or $(SECTION),all) $(or $(OUT),runs/device-check)
+
+tensorboard: $(STAMP)  ## Live dashboard over every run under RUNS= (each run's tensorboard/ and profile/ folders).
+	$(BIN)/tensorboard --logdir $(RUNS) --bind_all
 
 clean:  ## Remove caches and build leftovers (not runs/ or data/).
 	rm -rf .pytest_cache .ruff_cache build *.egg-info $(LATEST)

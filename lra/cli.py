@@ -12,6 +12,8 @@
   python -m lra train --task TASK --config C --dry-run [--data-dir DIR] [--json] [...]
   python -m lra sweep --task TASK --config C --data-dir DIR --runs DIR [--seeds S ...]
                       [--model M] [--grid key=v1,v2,... ...] [--set key=value ...]
+                      [--launcher serial|local|slurm|submitit-local] [--jobs N] [--shard I/N]
+                      [--partition P --gpus-per-task G --time MIN --parallel K ...] [--status]
   python -m lra evaluate --workdir DIR [--checkpoint best|latest|STEP] [--split val|test|train]
                          [--data-dir DIR] [--set data.KEY=VALUE ...] [--out FILE]
   python -m lra predict --workdir DIR --out FILE.csv [--split S] [--checkpoint C] [--data-dir DIR]
@@ -133,13 +135,24 @@ def _dry_run(cfg, args: argparse.Namespace) -> None:
 
 def _sweep(args: argparse.Namespace) -> None:
     from lra.distributed import initialize
-    from lra.sweep import sweep
+    from lra.launch import Cluster
+    from lra.sweep import plan, shard, summary, sweep
 
-    initialize()
-    outcome = sweep(args.task, args.config, args.data_dir, args.runs, args.seeds,
-                    model=args.model, grid=args.grid, overrides=args.set)
-    for workdir in outcome["done"] + outcome["failed"] + outcome["skipped"]:
-        print(f"records: {workdir}")
+    if args.status:
+        summary(shard(plan(args.task, args.config, args.runs, args.seeds, args.model, args.grid),
+                      args.shard))
+        return
+    if args.data_dir is None:
+        raise ConfigError("sweep needs --data-dir (--status does not)")
+    if args.launcher == "serial":
+        initialize()
+    cluster = Cluster(partition=args.partition, gpus_per_task=args.gpus_per_task,
+                      time_min=args.time, parallel=args.parallel,
+                      cpus_per_task=args.cpus_per_task, mem=args.mem,
+                      setup=tuple(args.slurm_setup or ()), options=tuple(args.slurm_opt or ()))
+    sweep(args.task, args.config, args.data_dir, args.runs, args.seeds, model=args.model,
+          grid=args.grid, overrides=args.set, launcher=args.launcher, jobs=args.jobs,
+          part=args.shard, cluster=cluster, wait=args.wait)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -224,6 +237,35 @@ def _pathfinder_args(p) -> None:
                    help="contour length 6, 9 or 14 (S4 and S5 train on 14)")
 
 
+def _launch_args(w) -> None:
+    from lra.launch import LAUNCHERS
+
+    w.add_argument("--launcher", default="serial", choices=LAUNCHERS,
+                   help="serial: one run after another here; local: --jobs runs at once here; "
+                        "slurm: a job array; submitit-local: the slurm path on this machine")
+    w.add_argument("--jobs", type=int, help="local: runs at once (default: one per GPU, or 1)")
+    w.add_argument("--shard", metavar="I/N", help="only the I-th of N slices of the runs "
+                   "(1 <= I <= N), for launching a sweep from any other scheduler")
+    w.add_argument("--status", action="store_true",
+                   help="print where each run stands (finished, failed, stuck, running, "
+                        "stopped, not started) and launch nothing")
+    w.add_argument("--wait", action="store_true", help="slurm: wait for the job array to end")
+    s = w.add_argument_group("slurm (and submitit-local)")
+    s.add_argument("--partition", help="SLURM partition")
+    s.add_argument("--gpus-per-task", type=int, default=1, help="GPUs of each run (default 1)")
+    s.add_argument("--time", type=int, default=2880,
+                   help="time limit of each task in minutes (default 2880 = 2 days); a task "
+                        "that reaches it saves, requeues and resumes")
+    s.add_argument("--parallel", type=int, help="array tasks running at once")
+    s.add_argument("--cpus-per-task", type=int, help="CPU cores of each run")
+    s.add_argument("--mem", help="memory of each task, e.g. 64G")
+    s.add_argument("--slurm-setup", action="append", metavar="LINE",
+                   help="shell line run first in each task (repeatable), e.g. 'source "
+                        ".venv/bin/activate'")
+    s.add_argument("--slurm-opt", action="append", metavar="KEY=VALUE",
+                   help="another #SBATCH option (repeatable), e.g. account=lab, qos=high")
+
+
 def parser() -> argparse.ArgumentParser:
     from lra.configs import MODELS
 
@@ -294,7 +336,7 @@ def parser() -> argparse.ArgumentParser:
     w = sub.add_parser("sweep", help="several runs: seeds and a grid of config values")
     w.add_argument("--task", required=True)
     w.add_argument("--config", default="full", help="the task's config variant")
-    w.add_argument("--data-dir", required=True, help="folder holding the release's folders")
+    w.add_argument("--data-dir", help="folder holding the release's folders (not for --status)")
     w.add_argument("--runs", required=True, help="folder for the runs' workdirs")
     w.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed")
     w.add_argument("--model", choices=list(MODELS), help="as for train")
@@ -303,6 +345,7 @@ def parser() -> argparse.ArgumentParser:
                         "e.g. --grid model.disc=zoh,bilinear,dss")
     w.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key for every run (repeatable)")
+    _launch_args(w)
     w.set_defaults(func=_sweep)
 
     for name, what in (("evaluate", "score a saved model on a split"),
@@ -349,6 +392,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lra.launch import pin_cores
+
+    pin_cores()  # a run of a local sweep (lra/launch.py): before JAX starts its threads
     args = parser().parse_args(argv)
     try:
         args.func(args)

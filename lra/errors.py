@@ -29,11 +29,14 @@ class ReportError(Exception):
 class Interrupted(Exception):
     """SIGTERM or SIGINT stopped the run after checkpointing it; the same command resumes it."""
 
-    def __init__(self, signum: int, step: int, workdir: Path):
+    def __init__(self, signum: int, step: int, workdir: Path, what: str | None = None):
         self.exit_code = 128 + signum  # the shell's convention for "ended by this signal"
         self.step = step
+        name = signal.Signals(signum).name
         super().__init__(
-            f"stopped by {signal.Signals(signum).name} at step {step}; the state is saved in "
+            f"{what} was stopped by {name}: each of its running runs saved its state under "
+            f"{workdir}. Run the same command again to resume them." if what else
+            f"stopped by {name} at step {step}; the state is saved in "
             f"{workdir}/checkpoints. Run the same command again to resume."
         )
 

@@ -20,6 +20,8 @@ from tasks.base import atomic_write
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "orbax-checkpoint", "pandas")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+JOB_VARIABLES = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT",
+                 "SUBMITIT_LOCAL_JOB_ID", "CUDA_VISIBLE_DEVICES")
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -107,6 +109,10 @@ def provenance() -> dict[str, Any]:
         },
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "host": platform.node(),
+        "pid": os.getpid(),
+        # The scheduler's job, when there is one (a sweep's job array, lra/launch.py).
+        "job": {k: os.environ[k] for k in JOB_VARIABLES if k in os.environ},
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "cpus_usable": len(os.sched_getaffinity(0)),  # fewer when pinned (a local sweep's run)
         "started_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }

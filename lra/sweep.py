@@ -20,7 +20,10 @@ from pathlib import Path
 
 from lra.configs import get_config
 from lra.configs.common import Config, choices
-from lra.errors import ConfigError, TrainingError
+from lra.errors import ConfigError, Interrupted, TrainingError
+from lra.launch import LAUNCHERS, Cluster, run_local, submit, train_argv
+from lra.prepare import ENDED
+from lra.status import STATES, run_state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,24 +72,76 @@ def plan(task: str, variant: str, runs_dir: str | Path, seeds: list[int],
     return out
 
 
+def shard(runs: list[Run], spec: str | None) -> list[Run]:
+    """The I-th of N interleaved slices of a sweep's runs ('I/N', 1 <= I <= N): N jobs of any
+    scheduler, each given its own I, run the whole sweep between them."""
+    if not spec:
+        return runs
+    i, sep, n = spec.partition("/")
+    if not (sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise ConfigError(f"--shard {spec!r}: expected I/N with 1 <= I <= N, e.g. --shard 2/4")
+    return runs[int(i) - 1 :: int(n)]
+
+
+def summary(runs: list[Run], log=print) -> dict[str, list[Path]]:
+    """Prints each run's state and records folder, then the counts; returns them by state."""
+    by_state: dict[str, list[Path]] = {s: [] for s in STATES}
+    for run in runs:
+        state = run_state(run.workdir)
+        by_state[state].append(run.workdir)
+        log(f"  {state:<11} {run.workdir}")
+    log("summary: " + ", ".join(f"{len(v)} {k}" for k, v in by_state.items() if v))
+    return by_state
+
+
 def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, seeds: list[int],
           *, model: str | None = None, grid: list[str] | None = None,
-          overrides: list[str] | None = None, log=print) -> dict[str, list[Path]]:
-    """Runs every point of plan(); returns the workdirs by outcome: done, failed, skipped."""
-    from lra.prepare import ENDED
-    from lra.train import train_and_evaluate
-
-    runs = plan(task, variant, runs_dir, seeds, model, grid)
-    configs = [get_config(task, variant, [*(overrides or []), *r.overrides, f"seed={r.seed}"],
-                          model=model) for r in runs]  # every config checked before any trains
-    outcome: dict[str, list[Path]] = {"done": [], "failed": [], "skipped": []}
-    for i, (run, cfg) in enumerate(zip(runs, configs, strict=True), 1):
-        head = f"[{i}/{len(runs)}] {run.workdir}"
+          overrides: list[str] | None = None, launcher: str = "serial", jobs: int | None = None,
+          part: str | None = None, cluster: Cluster | None = None, wait: bool = False,
+          log=print) -> dict[str, list[Path]]:
+    """Runs (or launches) every point of plan() that has not ended; returns the workdirs by
+    state (STATES), with 'skipped' (ended before), 'done'/'failed' (ran here, serial) and
+    'jobs' (submitit's, slurm and submitit-local)."""
+    runs = shard(plan(task, variant, runs_dir, seeds, model, grid), part)
+    overrides = list(overrides or [])
+    for r in runs:  # every config checked before any run starts
+        get_config(task, variant, [*overrides, *r.overrides, f"seed={r.seed}"], model=model)
+    todo, outcome = [], {"done": [], "failed": [], "skipped": []}
+    for i, run in enumerate(runs, 1):
         ended = [n for n in ENDED if (run.workdir / n).exists()]
         if ended:
-            log(f"{head}: already ended ({ended[0]}); skipped (delete the folder to redo it)")
+            log(f"[{i}/{len(runs)}] {run.workdir}: already ended ({ended[0]}); skipped (delete "
+                "the folder to redo it)")
             outcome["skipped"].append(run.workdir)
-            continue
+        else:
+            todo.append(run)
+    argv = {r.workdir: train_argv(r, task=task, variant=variant, data_dir=data_dir,
+                                  model=model, overrides=overrides) for r in todo}
+    if launcher == "serial":
+        _serial(todo, task, variant, data_dir, model, overrides, outcome, log)
+    elif launcher == "local":
+        signum = run_local([(r.workdir, argv[r.workdir]) for r in todo], jobs, log)
+        if signum:
+            summary(runs, log)
+            raise Interrupted(signum, -1, Path(runs_dir), what="the sweep")
+    elif launcher in LAUNCHERS:
+        outcome["jobs"] = _submit(todo, argv, launcher, Path(runs_dir), cluster or Cluster(),
+                                  wait, log)
+    else:
+        raise ConfigError(f"--launcher {launcher}: choose one of {', '.join(LAUNCHERS)}")
+    log(f"sweep: {len(outcome['done'])} run, {len(outcome['failed'])} failed, "
+        f"{len(outcome['skipped'])} skipped; records under {runs_dir}")
+    return {**summary(runs, log), **outcome}
+
+
+def _serial(todo, task, variant, data_dir, model, overrides, outcome, log) -> None:
+    """The runs one after another in this process (a signal stops the whole sweep)."""
+    from lra.train import train_and_evaluate
+
+    for i, run in enumerate(todo, 1):
+        cfg = get_config(task, variant, [*overrides, *run.overrides, f"seed={run.seed}"],
+                         model=model)
+        head = f"[{i}/{len(todo)}] {run.workdir}"
         log(f"{head}: {' '.join(run.overrides) or 'config as written'}, seed {run.seed}")
         try:
             train_and_evaluate(cfg, run.workdir, data_dir, log=log)
@@ -97,6 +152,20 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
             outcome["failed"].append(run.workdir)
             continue
         outcome["done"].append(run.workdir)
-    log(f"sweep: {len(outcome['done'])} run, {len(outcome['failed'])} failed, "
-        f"{len(outcome['skipped'])} skipped; records under {runs_dir}")
-    return outcome
+
+
+def _submit(todo, argv, launcher, runs_dir: Path, cluster: Cluster, wait: bool, log) -> list:
+    """One job array for the runs still to do; waits for it if asked. Returns submitit's jobs."""
+    if not todo:
+        return []
+    folder = runs_dir / "submitit" / "%j"
+    jobs = submit([(r.workdir, argv[r.workdir]) for r in todo], launcher, folder, cluster)
+    for run, job in zip(todo, jobs, strict=True):
+        log(f"submitted job {job.job_id}: {run.workdir} (logs: {job.paths.stdout})")
+    if wait:
+        for run, job in zip(todo, jobs, strict=True):
+            try:
+                log(f"job {job.job_id} ended: {job.result()} ({run.workdir})")
+            except Exception as e:  # submitit re-raises the task's error; the summary shows it
+                log(f"job {job.job_id} failed: {str(e).strip().splitlines()[-1]}")
+    return jobs

@@ -53,7 +53,9 @@ def test_sweep_runs_the_grid_records_divergence_then_reports_and_resumes(tmp_pat
         bad = json.loads((folder / f"disc={disc},lr=1e30-seed0" / "failure.json").read_text())
         assert bad["status"] == "failed" and "non-finite loss or gradients" in bad["error"]
         assert not (folder / f"disc={disc},lr=1e30-seed0" / "result.json").exists()
-    assert f"records: {folder / 'disc=zoh,lr=0.01-seed0'}" in text
+    assert f"  finished    {folder / 'disc=zoh,lr=0.01-seed0'}" in text
+    assert f"  failed      {folder / 'disc=zoh,lr=1e30-seed0'}" in text
+    assert "summary: 2 finished, 2 failed" in text
 
     assert main(argv) == 0  # rerun: every run has ended, nothing trains again
     assert "sweep: 0 run, 0 failed, 4 skipped" in capsys.readouterr().out
