@@ -12,7 +12,8 @@ resumes from its checkpoint, and a run in progress holds its workdir's lock (lra
   run, each starting the `train` command as a child process. SLURM's warning signal before the
   time limit or a preemption (USR2, `--signal=USR2@90` in the script submitit writes) reaches
   the task: it passes SIGTERM to `train`, which saves, and the task requeues itself; the
-  requeued task's `train` resumes from the checkpoint.
+  requeued task's `train` resumes from the checkpoint. A preemption that sends only SIGTERM
+  reaches `train` directly, which saves; the script's `--requeue` lets SLURM queue it again.
 - submitit-local: the slurm launcher's code path through submitit's LocalExecutor (each run a
   separate process on this machine): to try a cluster sweep before queueing it.
 """
@@ -144,7 +145,9 @@ class Cluster:
     options: tuple[str, ...] = ()  # extra #SBATCH options as KEY=VALUE
 
     def parameters(self) -> dict[str, Any]:
-        extra = {}
+        # --requeue: a preemption that sends only SIGTERM (PreemptMode=REQUEUE) puts the task
+        # back in the queue too; `train` saves on that SIGTERM and the requeued task resumes.
+        extra: dict[str, Any] = {"requeue": True}
         for item in self.options:
             key, sep, value = item.partition("=")
             if not sep or not key:

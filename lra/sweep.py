@@ -7,9 +7,15 @@
 
 Each run gets its own workdir: `<runs>/<task>-<model>-<config>-seed<S>`, or for a grid
 `<runs>/<task>-<config>-sweep/<key>=<value>,...-seed<S>` (key = the last part of its name). A run
-whose workdir already holds result.json or failure.json is skipped, and one with a checkpoint is
-resumed, so rerunning the command after a stop finishes the sweep. A run that diverges writes
-failure.json and the sweep goes on; a signal (SIGTERM, Ctrl-C) stops the whole sweep.
+whose workdir already holds result.json or failure.json is skipped, one whose workdir is locked
+by a run in progress is left to it, and one with a checkpoint is resumed, so rerunning the
+command after a stop finishes the sweep. A run that diverges writes failure.json and the sweep
+goes on; a signal (SIGTERM, Ctrl-C) stops the whole sweep, every running run saving first.
+
+Where the runs go is the launcher's choice (lra/launch.py): here one after another (serial),
+several at once here (local), or a job array (slurm, submitit-local); `--shard I/N` takes every
+N-th run for any other scheduler. Every sweep ends with each run's state (lra/status.py) and a
+summary line.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from lra.configs import get_config
 from lra.configs.common import Config, choices
 from lra.errors import ConfigError, Interrupted, TrainingError
 from lra.launch import LAUNCHERS, Cluster, run_local, submit, train_argv
+from lra.lock import holder, is_locked
 from lra.prepare import ENDED
 from lra.status import STATES, run_state
 
@@ -112,6 +119,11 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
         if ended:
             log(f"[{i}/{len(runs)}] {run.workdir}: already ended ({ended[0]}); skipped (delete "
                 "the folder to redo it)")
+            outcome["skipped"].append(run.workdir)
+        elif is_locked(run.workdir):
+            who = holder(run.workdir) or {}
+            log(f"[{i}/{len(runs)}] {run.workdir}: running elsewhere (process {who.get('pid')} "
+                f"on {who.get('host')}); skipped")
             outcome["skipped"].append(run.workdir)
         else:
             todo.append(run)

@@ -128,7 +128,7 @@ def test_the_slurm_script_and_array_carry_the_options(data, tmp_path, monkeypatc
     for line in ("#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=2", "#SBATCH --time=600",
                  "#SBATCH --array=0-1%1", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=64G",
                  "#SBATCH --account=lab", "#SBATCH --ntasks-per-node=1",
-                 "#SBATCH --signal=USR2@90", "source .venv/bin/activate"):
+                 "#SBATCH --signal=USR2@90", "#SBATCH --requeue", "source .venv/bin/activate"):
         assert line in text, line
     pickles = sorted(runs.rglob("*_submitted.pkl"))
     jobs = [submitit.core.utils.DelayedSubmission.load(p).function for p in pickles]

@@ -82,3 +82,21 @@ def test_the_lock_is_exclusive_within_one_process_too(tmp_path):
             with lock.workdir_lock(tmp_path / "w"):
                 pass
     assert not (tmp_path / "w").exists()  # made by the lock, nothing written: removed
+
+
+def test_a_sweep_skips_a_run_that_runs_elsewhere(listops_data, tmp_path, capsys):
+    from lra.sweep import plan
+
+    runs = tmp_path / "runs"
+    (first, second) = [r.workdir for r in plan("listops", "smoke", runs, [0, 1])]
+    holder = hold(first)
+    try:
+        assert main(["sweep", "--task", "listops", "--config", "smoke", "--data-dir",
+                     str(listops_data), "--runs", str(runs), "--seeds", "0", "1", *ARGS]) == 0
+        out = capsys.readouterr().out
+        assert f"{first}: running elsewhere (process {holder.pid}" in out
+        assert "summary: 1 finished, 1 running" in out
+        assert (second / "result.json").exists() and not (first / "config.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
