@@ -41,6 +41,7 @@ def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
         pool=m.pool,
         dtype=jnp.dtype(m.dtype),
         remat=m.remat,
+        postact=m.postact,
     )
     return SequenceClassifier(num_classes=spec.num_classes, backbone=backbone, paired=spec.paired)
 

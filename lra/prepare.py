@@ -24,7 +24,7 @@ import numpy as np
 
 from lra import checkpoint, records
 from lra.build import create_model, max_length, model_name
-from lra.configs import changes
+from lra.configs import changes, reference
 from lra.configs.common import Config, defining, task_adapter, to_dict
 from lra.distributed import DataParallel
 from lra.errors import ConfigError, TrainingError
@@ -178,6 +178,7 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
     header = {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
         "seed": cfg.seed, "config_changes": changes(cfg), "epochs_planned": cfg.train.epochs,
+        "reference": reference(cfg.task, cfg.variant),
         "num_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
         "majority_baseline_test": majority_baseline(data), "data": data.source,
         "provenance": records.provenance(),

@@ -20,14 +20,15 @@ import dataclasses
 import typing
 from typing import Literal
 
-AInit = Literal["legs", "inv", "lin", "real", "rand"]
-BInit = Literal["auto", "ones", "hippo"]  # auto: HiPPO's B for LegS, ones otherwise (the paper's)
+AInit = Literal["legs", "inv", "lin", "real", "rand", "inv2", "quad"]
+BInit = Literal["auto", "ones", "hippo", "random"]  # auto: HiPPO's B for LegS, else ones (paper's)
 Disc = Literal["zoh", "bilinear", "dss"]
 RealTransform = Literal["exp", "relu", "none"]
 DtTransform = Literal["exp", "softplus"]
 Mode = Literal["conv", "recurrent"]
 Conv = Literal["fft", "chunked"]
 Norm = Literal["batch", "layer"]
+Postact = Literal["glu", "linear"]  # after the SSM: Linear(H, 2H) + GLU, or Linear(H, H)
 Pool = Literal["mean", "last"]
 Dtype = Literal["float32", "bfloat16"]
 
@@ -49,8 +50,12 @@ class SSMOptions:
     """The options of an S4D layer's state space model (each documented where declared)."""
 
     d_state: int = 64  # N: state size; the layer keeps N/2 complex modes
-    a_init: AInit = "inv"  # A's init: S4D-LegS, -Inv, -Lin; 'real' (-(n+1)); 'rand'
-    b_init: BInit = "auto"  # B's init: 'ones', 'hippo' (LegS's B), 'auto' = hippo iff a_init=legs
+    a_init: AInit = "inv"  # A's init: S4D-LegS, -Inv, -Lin; 'real' (-(n+1)); 'rand'; inv2; quad
+    b_init: BInit = "auto"  # B: ones, hippo (LegS's B), random (normal); auto: hippo iff legs
+    a_real_random: bool = False  # Re(A) = -U[0,1) instead of -1/2 (S4 v3.0.0 random_real)
+    a_imag_random: bool = False  # n in Im(A)'s law drawn as (N/2)·U[0,1) (S4 v3.0.0 random_imag)
+    a_real_scale: float = 1.0  # Re(A) multiplied by this at init (S4 v3.0.0 real_scale)
+    a_imag_scale: float = 1.0  # Im(A) multiplied by this at init (S4 v3.0.0 imag_scale)
     disc: Disc = "zoh"  # discretisation: 'zoh', 'bilinear', or 'dss' (DSS's normalised form)
     real_transform: RealTransform = "exp"  # Re(A) from its parameter: exp, relu, none (clamped)
     dt_transform: DtTransform = "exp"  # the step Δ from its parameter: 'exp' or 'softplus'
@@ -82,6 +87,7 @@ class Axis:
 
     @property
     def values(self) -> tuple:
+        """The choice's values in order ((True, False) for a bool; () for a number)."""
         return (True, False) if self.choice is bool else values(self.choice)
 
     def name(self, value: typing.Any) -> str:
@@ -101,9 +107,15 @@ AXES = (
     Axis("real_transform", "Re(A)", RealTransform, label="Re {}"),
     Axis("dt_transform", "Δ", DtTransform, label="Δ {}"),
     Axis("b_trainable", "B trainable", bool, labels={False: "B frozen"}),
+    Axis("a_real_random", "Re(A) random", bool, labels={True: "Re random", False: "Re -1/2"}),
+    Axis("a_imag_random", "Im(A) random", bool, labels={True: "Im random", False: "Im law"}),
+    Axis("a_real_scale", "Re(A) scale", float, label="Re×{}"),
+    Axis("a_imag_scale", "Im(A) scale", float, label="Im×{}"),
 )
 AXIS = {a.key: a for a in AXES}
 
-# The S4D paper's names of its initialisations (lra-reference §1.1, §1.4).
+# The S4D paper's names of its initialisations (lra-reference §1.1, §1.4): its named models.
 A_INIT_NAMES = {"legs": "S4D-LegS", "inv": "S4D-Inv", "lin": "S4D-Lin", "real": "S4D-Real",
                 "rand": "S4D-Rand"}
+# Further laws of S4 v3.0.0 (`measure=diag-inv2`, `diag-quad`): ablation choices, no presets.
+A_INIT_TITLES = {**A_INIT_NAMES, "inv2": "S4D-Inv2", "quad": "S4D-Quad"}

@@ -67,43 +67,63 @@ def legs_diagonal(N: int) -> tuple[np.ndarray, np.ndarray]:
     return -0.5 - 1j * mu[keep], V[:, keep].conj().T @ B
 
 
-def init_A(a_init: str, S: int, N: int, key: jax.Array | None = None) -> tuple[np.ndarray, ...]:
-    """Initial diagonal A, repeated for the S copies: (A_real, A_imag), (S, P) each (float64,
-    except the random Im(A) of 'rand', a float32 jax array).
+def init_A(a_init: str, S: int, N: int, key: jax.Array | None = None, *,
+           real_random: bool = False, imag_random: bool = False, real_scale: float = 1.0,
+           imag_scale: float = 1.0) -> tuple:
+    """Initial diagonal A, repeated for the S copies: (A_real, A_imag), (S, P) each; float64
+    numpy, or float32 jax arrays where a part is drawn at random (needs key).
 
-    legs  S4D-LegS: eigenvalues of the normal part of HiPPO-LegS (real part -1/2).
-    inv   S4D-Inv:  -1/2 + i(N/π)(N/(2n+1) - 1).
-    lin   S4D-Lin:  -1/2 + iπn.
-    real  S4D-Real: -(n+1), no imaginary part (the diagonal of HiPPO-LegS).
-    rand  -1/2 + i·exp(z), z standard normal per entry (needs key).
+    With n = 0 .. P-1 (P = N/2) and Re(A) = -1/2 unless said:
+    legs  S4D-LegS: eigenvalues of the normal part of HiPPO-LegS.
+    inv   S4D-Inv:  Im = (N/π)(N/(2n+1) - 1).        inv2  Im = (N/π)(N/(n+1) - 1).
+    lin   S4D-Lin:  Im = πn.                          quad  Im = (1/π)(2n+1)².
+    real  S4D-Real: Re = -(n+1), Im = 0.
+    rand  Im = exp(z), z standard normal per entry.
+    The options of S4 v3.0.0's `dplr` (src/models/sequence/ss/dplr.py, lra-reference §1.4):
+    real_random draws Re(A) = -U[0, 1); imag_random puts (N/2)·U[0, 1) for n inside the law;
+    real_scale and imag_scale multiply the two parts. As there, 'real' keeps its own Re(A), and
+    'legs' and 'rand' have no n to draw.
     """
     _check("S4D init", a_init, A_INITS)
     if N % 2:
         raise ValueError(f"state size N must be even (N/2 conjugate pairs), got {N}")
-    n = np.arange(N // 2, dtype=np.float64)
-    real = np.full_like(n, -0.5)
+    if key is None and (a_init == "rand" or real_random or imag_random):
+        raise ValueError(f"a_init={a_init!r} with random parts needs a PRNG key")
+    P = N // 2
+    real = np.full((S, P), 0.5)
+    if real_random:  # kept in jnp: Flax may trace initialisers (eval_shape) for their shapes
+        real = jax.random.uniform(jax.random.fold_in(key, 1), (S, P), jnp.float32)
+    real = real_scale * real
+    n = np.tile(np.arange(P, dtype=np.float64), (S, 1))
+    if imag_random:
+        n = P * jax.random.uniform(jax.random.fold_in(key, 2), (S, P), jnp.float32)
     if a_init == "legs":
-        lam, _ = legs_diagonal(N)
-        real, imag = lam.real, lam.imag
+        imag = np.tile(legs_diagonal(N)[0].imag, (S, 1))
     elif a_init == "inv":
         imag = (N / math.pi) * (N / (2 * n + 1) - 1)
+    elif a_init == "inv2":
+        imag = (N / math.pi) * (N / (n + 1) - 1)
+    elif a_init == "quad":
+        imag = (2 * n + 1) ** 2 / math.pi
     elif a_init == "lin":
         imag = math.pi * n
     elif a_init == "real":
-        real, imag = -(n + 1), np.zeros_like(n)
+        real, imag = np.tile(np.arange(P) + 1.0, (S, 1)), np.zeros((S, P))
     else:
-        if key is None:
-            raise ValueError("a_init='rand' needs a PRNG key")
-        # Kept in jnp: Flax may trace initialisers (eval_shape) to check parameter shapes.
-        return np.tile(real, (S, 1)), jnp.exp(jax.random.normal(key, (S, N // 2)))
-    return np.tile(real, (S, 1)), np.tile(imag, (S, 1))
+        imag = jnp.exp(jax.random.normal(key, (S, P)))
+    return -real, imag_scale * imag
 
 
-def init_B(b_init: str, S: int, N: int) -> np.ndarray:
-    """Initial B, (S, P) complex128: all ones, or HiPPO-LegS's B in its normal eigenbasis."""
+def init_B(b_init: str, S: int, N: int, key: jax.Array | None = None):
+    """Initial B, (S, P) complex: all ones, HiPPO-LegS's B in its normal eigenbasis (complex128
+    numpy), or 'random', complex normal with E|B|² = 1 (complex64, needs key)."""
     _check("B init", b_init, B_INITS)
     if b_init == "ones":
         return np.ones((S, N // 2), np.complex128)
+    if b_init == "random":
+        if key is None:
+            raise ValueError("b_init='random' needs a PRNG key")
+        return jax.random.normal(key, (S, N // 2), jnp.complex64)
     return np.tile(legs_diagonal(N)[1], (S, 1))
 
 
@@ -114,9 +134,10 @@ def init_B(b_init: str, S: int, N: int) -> np.ndarray:
 def real_to_param(A_real: np.ndarray, transform: str) -> np.ndarray:
     """Stored parameter for Re(A) (clamped to <= A_REAL_MAX first); inverse of param_to_real."""
     _check("real-part transform", transform, REAL_TRANSFORMS)
-    A_real = np.minimum(A_real, A_REAL_MAX)
+    xp = jnp if isinstance(A_real, jax.Array) else np  # a random Re(A) is drawn in jax
+    A_real = xp.minimum(A_real, A_REAL_MAX)
     if transform == "exp":
-        return np.log(-A_real)
+        return xp.log(-A_real)
     return -A_real + A_REAL_MAX if transform == "relu" else -A_real
 
 
@@ -315,9 +336,9 @@ def as_complex(x: jax.Array) -> jax.Array:
     return jax.lax.complex(x[..., 0], x[..., 1])
 
 
-def as_pairs(z: np.ndarray) -> jnp.ndarray:
-    """(...) complex -> (..., 2) float32."""
-    return jnp.asarray(np.stack([z.real, z.imag], -1), jnp.float32)
+def as_pairs(z) -> jnp.ndarray:
+    """(...) complex (numpy or jax) -> (..., 2) float32."""
+    return jnp.stack([jnp.real(z), jnp.imag(z)], -1).astype(jnp.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,9 +398,11 @@ class S4DKernel(nn.Module):
             return dt_to_param(jnp.exp(log_dt), cfg.dt_transform)
 
         def a_init(part):
-            # Only Im(A) of a_init='rand' is random, so each part may use its own key.
+            # Each part's random draws (if any) come from that part's own key.
             def init(key, shape):
-                A_re, A_im = init_A(cfg.a_init, S, cfg.d_state, key)
+                A_re, A_im = init_A(cfg.a_init, S, cfg.d_state, key,
+                                    real_random=cfg.a_real_random, imag_random=cfg.a_imag_random,
+                                    real_scale=cfg.a_real_scale, imag_scale=cfg.a_imag_scale)
                 w = A_im if part == "imag" else real_to_param(A_re, cfg.real_transform)
                 return jnp.asarray(w, jnp.float32)
 
@@ -388,7 +411,7 @@ class S4DKernel(nn.Module):
         w_dt = self.param("log_dt", dt_init, (H,))
         w_re = self.param("log_A_real", a_init("real"), (S, P))
         A_im = self.param("A_imag", a_init("imag"), (S, P))
-        B = self.param("B", lambda _, s: as_pairs(init_B(cfg.b_init, S, cfg.d_state)), (S, P))
+        B = self.param("B", lambda k, s: as_pairs(init_B(cfg.b_init, S, cfg.d_state, k)), (S, P))
         C = self.param("C", complex_normal_init, (2 if cfg.bidirectional else 1, H, P))
         if not cfg.b_trainable:
             B = jax.lax.stop_gradient(B)
@@ -421,10 +444,12 @@ def apply_ssm(
 
 class S4D(nn.Module):
     """One S4D layer: SSM (convolution or recurrence) + D skip -> GELU -> dropout ->
-    Linear(H, 2H) -> GLU."""
+    Linear(H, 2H) -> GLU (postact 'glu', S4's default), or Linear(H, H) (postact 'linear': S4's
+    `postact: null`, the S4D ablation setting)."""
 
     ssm: SSMConfig = SSMConfig()
     dropout: float = 0.0
+    postact: str = "glu"
 
     @nn.compact
     def __call__(self, u: jax.Array, mask: jax.Array, *, train: bool) -> jax.Array:
@@ -438,5 +463,7 @@ class S4D(nn.Module):
         y = nn.gelu(y.astype(u.dtype), approximate=False)
         y = nn.Dropout(self.dropout, broadcast_dims=(1,))(y, deterministic=not train)
         # On (B·L, H): XLA:CPU runs the backward of a 3-D dense ~2x slower (measured).
-        z = nn.Dense(2 * H, dtype=u.dtype, name="out")(y.reshape(-1, H))
-        return nn.glu(z, axis=-1).reshape(u.shape)
+        _check("postact", self.postact, choices.values(choices.Postact))
+        glu = self.postact == "glu"
+        z = nn.Dense(2 * H if glu else H, dtype=u.dtype, name="out")(y.reshape(-1, H))
+        return (nn.glu(z, axis=-1) if glu else z).reshape(u.shape)

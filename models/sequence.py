@@ -45,12 +45,13 @@ class ResidualBlock(nn.Module):
     dropout: float = 0.0
     norm: str = "batch"
     prenorm: bool = False
+    postact: str = "glu"
 
     @nn.compact
     def __call__(self, x: jax.Array, mask: jax.Array, train: bool) -> jax.Array:
         """x: (B, L, H); mask: (B, L) bool. Returns (B, L, H)."""
         z = Norm(self.norm)(x, mask, train=train) if self.prenorm else x
-        z = S4D(self.ssm, self.dropout)(z, mask, train=train)
+        z = S4D(self.ssm, self.dropout, self.postact)(z, mask, train=train)
         # One dropout mask for the whole sequence (S4's "tied" dropout, user-needs (b) 12).
         x = x + nn.Dropout(self.dropout, broadcast_dims=(1,))(z, deterministic=not train)
         return x if self.prenorm else Norm(self.norm)(x, mask, train=train)
@@ -93,6 +94,7 @@ class Backbone(nn.Module):
     pool: str = "mean"
     dtype: jnp.dtype = jnp.float32
     remat: bool = False
+    postact: str = "glu"
 
     @nn.compact
     def __call__(self, inputs: jax.Array, lengths: jax.Array, *, train: bool) -> jax.Array:
@@ -107,7 +109,7 @@ class Backbone(nn.Module):
         block = nn.remat(ResidualBlock, static_argnums=(3,)) if self.remat else ResidualBlock
         for i in range(self.n_layers):
             x = block(
-                self.ssm, self.dropout, self.norm, self.prenorm, name=f"block_{i}"
+                self.ssm, self.dropout, self.norm, self.prenorm, self.postact, name=f"block_{i}"
             )(x, mask, train)
         if self.prenorm:
             x = Norm(self.norm, name="final_norm")(x, mask, train=train)

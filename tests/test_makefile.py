@@ -1,5 +1,6 @@
 """The make targets a user types expand to commands that the CLI accepts, with the right names."""
 
+import json
 import shlex
 import subprocess
 from pathlib import Path
@@ -36,6 +37,9 @@ def test_task_targets_run_every_seed_of_the_chosen_model(task):
 def test_lra_runs_all_six_and_ablation_runs_the_papers_grid(tmp_path):
     assert [parser().parse_args(c).task for c in commands("lra", "SEEDS=0")] == \
         ["listops", "text", "retrieval", "image", "pathfinder", "pathx"]
+    (sweep,) = commands("ablation")  # the paper's setting by default: sCIFAR's ablation config
+    assert (parser().parse_args(sweep).task, parser().parse_args(sweep).config) == \
+        ("scifar", "ablation")
     (sweep,) = commands("ablation", "TASK=pathfinder", "CONFIG=smoke")
     args = parser().parse_args(sweep)
     assert (args.task, args.config) == ("pathfinder", "smoke")
@@ -82,3 +86,29 @@ def test_every_target_that_runs_python_first_makes_the_venv():
             # lra: through the task targets it runs; device-check, test-latest: another Python
             continue
         assert "$(STAMP)" in rest.split("##")[0], target
+
+
+def test_make_ablation_runs_the_papers_setting_end_to_end(tmp_path, capsys):
+    """`make ablation`'s own sweep over two grid points of sCIFAR's ablation config, shrunk by
+    --set, on CIFAR-10 batches in the real format; the table names the setting and the keys."""
+    from lra.cli import main
+    from tests.formats import write_cifar_batches
+
+    write_cifar_batches(tmp_path / "data", per_batch=1010)  # 50 train images after the 5k val
+    shrink = ("--set model.d_model=8 --set model.n_layers=1 --set model.d_state=4 "
+              "--set train.epochs=1 --set train.batch_size=25 "
+              "--set train.eval_batch_size=1010")
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    (sweep,) = commands("ablation", "GRID=--grid model.disc=zoh,bilinear", f"SWEEP_OPTS={shrink}",
+                        f"DATA={tmp_path / 'data'}", f"RUNS={runs}", "SEEDS=0")
+    assert main(sweep) == 0 and "summary: 2 finished" in capsys.readouterr().out
+    config = json.loads(next(runs.rglob("config.json")).read_text())
+    assert (config["model"]["postact"], config["model"]["norm"], config["seed"]) == \
+        ("linear", "layer", 0)
+    assert main(["report", "--runs", str(runs), "--out", str(out)]) == 0
+    text = (out / "ablations.md").read_text()
+    assert ("## sCIFAR: ablation config with model.d_model=8, model.d_state=4, "
+            "model.n_layers=1, train.batch_size=25, train.epochs=1, train.eval_batch_size=1010, "
+            "cifar-10-batches-py data, 1/1 epochs (the setting of state-spaces/s4 v3.0.0 "
+            "configs/experiment/cifar/s4-cifar-ablation.yaml)") in text, text
+    assert "| disc | accuracy |" in text

@@ -41,6 +41,11 @@ def get_config(
     return override(cfg, overrides or [])
 
 
+def reference(task: str, variant: str) -> str | None:
+    """The published config a task's variant follows (its file's REFERENCES), or None."""
+    return getattr(importlib.import_module(f"lra.configs.{task}"), "REFERENCES", {}).get(variant)
+
+
 def changes(cfg: Config) -> dict[str, Any]:
     """The dotted keys where cfg differs from its task's variant as written (the seed and the
     keys that only watch a run, WATCH_KEYS, aside).
@@ -54,4 +59,4 @@ def changes(cfg: Config) -> dict[str, Any]:
 
 
 __all__ = ["MODELS", "Config", "ConfigError", "changes", "get_config", "model_name",
-           "named_model", "override"]
+           "named_model", "override", "reference"]

@@ -14,6 +14,12 @@ demo: what `make demo` trains on short generated ListOps on a CPU in a few minut
 
 from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
 
+# The reference each variant follows, named in its run records and tables.
+V3 = "state-spaces/s4 v3.0.0 configs/experiment/"
+REFERENCES = {
+    "full": V3 + "lra/s4-lra-listops.yaml",
+}
+
 
 def get_config(variant: str) -> Config:
     if variant == "full":

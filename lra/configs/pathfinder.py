@@ -16,6 +16,12 @@ demo: what `make demo-pathfinder` trains on a CPU: 20,000 generated Pathfinder-3
 from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
 from tasks.pathfinder import Options
 
+# The reference each variant follows, named in its run records and tables.
+V3 = "state-spaces/s4 v3.0.0 configs/experiment/"
+REFERENCES = {
+    "full": V3 + "lra/s4-lra-pathfinder.yaml",
+}
+
 
 def get_config(variant: str) -> Config:
     if variant == "full":

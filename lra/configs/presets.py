@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from models.choices import A_INIT_NAMES, AXES, SSMOptions, resolve_b_init
+from models.choices import A_INIT_NAMES, A_INIT_TITLES, AXES, SSMOptions, resolve_b_init
 
 _DEFAULTS = {a.key: getattr(SSMOptions(), a.key) for a in AXES}
 
@@ -57,8 +57,8 @@ def model_name(model: Any) -> str:
     identity = ("a_init", "disc", "b_init")
     base = next((p for p, c in PRESETS.items()
                  if all(_choices(c)[k] == mine[k] for k in identity)), f"s4d-{mine['a_init']}")
-    ref = _choices(PRESETS[base]) if base in PRESETS else {}
-    extra = [a.name(mine[a.key]) for a in AXES
-             if a.key != "a_init" and a.key in ref and mine[a.key] != ref[a.key]]
-    title = TITLES.get(base, f"S4D-{mine['a_init']}")
+    # An init without a preset (inv2, quad) lists its departures from S4D-Inv's other choices.
+    ref = _choices(PRESETS.get(base, {**PRESETS["s4d-inv"], "a_init": mine["a_init"]}))
+    extra = [a.name(mine[a.key]) for a in AXES if a.key != "a_init" and mine[a.key] != ref[a.key]]
+    title = TITLES.get(base, A_INIT_TITLES.get(mine["a_init"], f"S4D-{mine['a_init']}"))
     return title + (f" ({', '.join(extra)})" if extra else "")

@@ -12,6 +12,12 @@ smoke: a tiny model for a few seconds on a CPU (tests).
 
 from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
 
+# The reference each variant follows, named in its run records and tables.
+V3 = "state-spaces/s4 v3.0.0 configs/experiment/"
+REFERENCES = {
+    "full": V3 + "lra/s4-lra-aan.yaml",
+}
+
 
 def get_config(variant: str) -> Config:
     if variant == "full":

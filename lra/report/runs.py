@@ -76,6 +76,7 @@ def _row(path: Path, root: Path) -> dict:
         "behind_sanity": bool(r.get("behind_sanity", False)),
         "majority_baseline_test": r.get("majority_baseline_test"),
         **{k: model_cfg.get(k) for k in ABLATION_KEYS},
+        "reference": r.get("reference"),
         "record": str(path.relative_to(root)),
         "partial": partial,
     }

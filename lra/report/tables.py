@@ -88,7 +88,9 @@ def ablation_tables(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
              for v in order],
             columns=[AXIS[row_axis].title, *columns],
         )
-        out.append((f"{title(task)}: {scale(group)}", table))
+        ref = group.reference.iloc[0] if "reference" in group else None
+        setting = f" (the setting of {ref})" if isinstance(ref, str) else ""
+        out.append((f"{title(task)}: {scale(group)}{setting}", table))
     return out
 
 

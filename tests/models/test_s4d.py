@@ -32,6 +32,48 @@ def test_init_A_matches_paper_formulas():
         s4d.init_A("nope", 1, 4)
 
 
+def test_init_A_laws_and_options_of_s4_v3():
+    """The further laws and options of S4 v3.0.0's dplr (lra-reference §1.4), from the formulas."""
+    N, P = 16, 8
+    k = np.arange(P, dtype=np.float64)
+    _, im = s4d.init_A("inv2", 1, N)
+    np.testing.assert_allclose(im[0], [N / np.pi * (N / (j + 1) - 1) for j in k])
+    _, im = s4d.init_A("quad", 1, N)
+    np.testing.assert_allclose(im[0], [(1 + 2 * j) ** 2 / np.pi for j in k])
+    re, im = s4d.init_A("lin", 2, N, real_scale=3.0, imag_scale=0.5)
+    np.testing.assert_allclose(re, -1.5)
+    np.testing.assert_allclose(im[1], 0.5 * np.pi * k)
+    re, _ = s4d.init_A("real", 1, N, real_scale=3.0)  # as in v3.0.0, 'real' keeps its Re(A)
+    np.testing.assert_array_equal(re[0], -(k + 1))
+    key = jax.random.key(3)
+    re, im = s4d.init_A("inv", 4, N, key, real_random=True, imag_random=True)
+    re, im = np.asarray(re, np.float64), np.asarray(im, np.float64)
+    assert ((re <= 0) & (re > -1)).all() and len(np.unique(re)) == 4 * P
+    # Invert the law: the n behind each Im(A) lies in [0, N/2), and they differ entry by entry.
+    n = (N / (im * np.pi / N + 1) - 1) / 2
+    assert ((n >= -1e-4) & (n < P)).all() and len(np.unique(n.round(5))) == 4 * P
+    again = s4d.init_A("inv", 4, N, key, real_random=True, imag_random=True)
+    np.testing.assert_array_equal(re, np.asarray(again[0], np.float64))
+    lam = s4d.legs_diagonal(N)[0]
+    re, im = s4d.init_A("legs", 1, N, key, real_random=True)  # Im stays LegS's
+    np.testing.assert_allclose(np.asarray(im)[0], lam.imag)
+    with pytest.raises(ValueError, match="needs a PRNG key"):
+        s4d.init_A("lin", 1, N, imag_random=True)
+    B = np.asarray(s4d.init_B("random", 64, 64, jax.random.key(0)))
+    assert B.dtype == np.complex64 and B.shape == (64, 32)
+    np.testing.assert_allclose(np.mean(np.abs(B) ** 2), 1.0, atol=0.08)  # E|B|² = 1
+    assert abs(np.mean(B.real)) < 0.05 and abs(np.mean(B.imag)) < 0.05
+
+
+def test_the_kernel_initialises_with_every_option():
+    cfg = SSMConfig(d_state=8, a_init="quad", b_init="random", a_real_random=True,
+                    a_imag_random=True, a_real_scale=2.0, n_ssm=2)
+    params = s4d.S4DKernel(cfg).init(jax.random.key(0), 4, 10)["params"]
+    re = s4d.param_to_real(params["log_A_real"], "exp")
+    assert ((re <= 0) & (re > -2)).all() and len(np.unique(np.asarray(re))) == 8
+    assert not np.allclose(params["B"][..., 1], 0)  # a complex B, not ones
+
+
 def test_legs_diagonal_is_the_spectrum_of_hippo_normal_part():
     N = 16
     A, B = s4d.hippo_legs(N)
@@ -289,3 +331,20 @@ def test_parameters_at_init():
     assert params["log_A_real"].shape == (64, 8)
     assert params["C"].shape == (2, 64, 8, 2)
     np.testing.assert_allclose(-np.exp(np.asarray(params["log_A_real"])), -0.5, rtol=1e-6)
+
+
+def test_postact_linear_is_one_linear_map_after_the_ssm():
+    """S4's `postact: null` (the S4D ablation setting): GELU(SSM(u)) -> Linear(H, H), no GLU."""
+    cfg, H, L = SSMConfig(d_state=8), 6, 12
+    u = jax.random.normal(jax.random.key(1), (2, L, H))
+    mask = jnp.ones((2, L), bool)
+    layer = s4d.S4D(cfg, postact="linear")
+    params = layer.init(jax.random.key(0), u, mask, train=False)["params"]
+    assert params["out"]["kernel"].shape == (H, H)
+    log_dA, dB, C = s4d.S4DKernel(cfg).apply({"params": params["kernel"]}, H, L)
+    y = jax.nn.gelu(s4d.apply_ssm(cfg, u, log_dA, dB, C, params["D"]), approximate=False)
+    expected = y @ params["out"]["kernel"] + params["out"]["bias"]
+    np.testing.assert_allclose(layer.apply({"params": params}, u, mask, train=False), expected,
+                               rtol=1e-5, atol=1e-5)
+    assert s4d.S4D(cfg).init(jax.random.key(0), u, mask, train=False)["params"]["out"][
+        "kernel"].shape == (H, 2 * H)
