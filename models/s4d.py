@@ -412,7 +412,15 @@ class S4DKernel(nn.Module):
         w_re = self.param("log_A_real", a_init("real"), (S, P))
         A_im = self.param("A_imag", a_init("imag"), (S, P))
         B = self.param("B", lambda k, s: as_pairs(init_B(cfg.b_init, S, cfg.d_state, k)), (S, P))
-        C = self.param("C", complex_normal_init, (2 if cfg.bidirectional else 1, H, P))
+
+        def c_init(key, shape):
+            # Complex normal times each channel's initial B, as S4 v3.0.0 does in diag mode
+            # (src/models/sequence/ss/kernel.py:975): C·B̄ then starts as a normal draw times B².
+            # With B all ones (S4D-Inv, -Lin) this is the plain draw.
+            C = as_complex(complex_normal_init(key, shape))
+            return as_pairs(C * jnp.tile(as_complex(B), (H // S, 1)))
+
+        C = self.param("C", c_init, (2 if cfg.bidirectional else 1, H, P))
         if not cfg.b_trainable:
             B = jax.lax.stop_gradient(B)
         A = jax.lax.complex(param_to_real(w_re, cfg.real_transform), A_im)

@@ -348,3 +348,19 @@ def test_postact_linear_is_one_linear_map_after_the_ssm():
                                rtol=1e-5, atol=1e-5)
     assert s4d.S4D(cfg).init(jax.random.key(0), u, mask, train=False)["params"]["out"][
         "kernel"].shape == (H, 2 * H)
+
+
+def test_c_starts_as_the_normal_draw_times_b():
+    """S4 v3.0.0 multiplies the initial C by B in diag mode (kernel.py:975). Flax gives the
+    parameter C the same key whatever B is, so C with HiPPO's B is C with B = ones times B."""
+    H, N, S = 6, 8, 3
+
+    def initial_c(b_init):
+        cfg = SSMConfig(d_state=N, a_init="legs", b_init=b_init, n_ssm=S)
+        p = s4d.S4DKernel(cfg).init(jax.random.key(0), H, 10)["params"]
+        return np.asarray(p["C"][..., 0] + 1j * p["C"][..., 1], np.complex128)
+
+    plain = initial_c("ones")
+    np.testing.assert_allclose(np.mean(np.abs(plain) ** 2), 1.0, atol=0.35)  # E|C|² = 1
+    B = np.tile(s4d.init_B("hippo", S, N), (H // S, 1))  # channel h uses copy h mod S
+    np.testing.assert_allclose(initial_c("hippo"), plain * B, rtol=1e-5, atol=1e-6)
