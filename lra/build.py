@@ -42,6 +42,7 @@ def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
         dtype=jnp.dtype(m.dtype),
         remat=m.remat,
         postact=m.postact,
+        padding=m.padding,
     )
     return SequenceClassifier(num_classes=spec.num_classes, backbone=backbone, paired=spec.paired)
 

@@ -28,6 +28,7 @@ DtTransform = Literal["exp", "softplus"]
 Mode = Literal["conv", "recurrent"]
 Conv = Literal["fft", "chunked"]
 Norm = Literal["batch", "layer"]
+Padding = Literal["masked", "s4"]  # what the layers see of padding (models/sequence.py Backbone)
 Postact = Literal["glu", "linear"]  # after the SSM: Linear(H, 2H) + GLU, or Linear(H, H)
 Pool = Literal["mean", "last"]
 Dtype = Literal["float32", "bfloat16"]

@@ -1,8 +1,16 @@
 """Residual blocks, the S4D backbone, pooling over true lengths and the classification model.
 
-Padding is invisible to the model: every S4D layer zeroes padded positions before convolving,
-BatchNorm takes its statistics over real positions only, and pooling reads real positions only.
-So a sequence's logits do not depend on how far its batch was padded, in training or evaluation.
+padding='masked' (the default): padding is invisible to the model. Every S4D layer zeroes padded
+positions before convolving, BatchNorm takes its statistics over real positions only, and pooling
+reads real positions only. So a sequence's logits do not depend on how far its batch was padded,
+in training or evaluation.
+
+padding='s4': what state-spaces/s4 v3.0.0 does (docs/fidelity.md). There a batch is padded to its
+longest sequence with the <pad> token, the layers get no lengths, so the convolution sees the
+padding's embeddings, and BatchNorm1d takes its statistics over every position of the batch;
+only pooling uses the true lengths. Here the positions up to the batch's longest sequence are
+visible to the layers and BatchNorm in the same way, and those past it (our power-of-two
+buckets, which S4 does not have) stay invisible, so the bucket does not change the result.
 """
 
 from __future__ import annotations
@@ -95,6 +103,7 @@ class Backbone(nn.Module):
     dtype: jnp.dtype = jnp.float32
     remat: bool = False
     postact: str = "glu"
+    padding: str = "masked"
 
     @nn.compact
     def __call__(self, inputs: jax.Array, lengths: jax.Array, *, train: bool) -> jax.Array:
@@ -103,7 +112,7 @@ class Backbone(nn.Module):
             x = nn.Embed(self.vocab_size, self.d_model, dtype=self.dtype, name="encoder")(inputs)
         else:
             x = nn.Dense(self.d_model, dtype=self.dtype, name="encoder")(inputs)
-        mask = length_mask(lengths, x.shape[1])
+        mask = self.visible(lengths, x.shape[1])
         # remat keeps only each block's input for the backward pass and recomputes the rest:
         # activation memory O(layers·B·L·H) instead of O(layers·B·L·H·k) for k inner tensors.
         block = nn.remat(ResidualBlock, static_argnums=(3,)) if self.remat else ResidualBlock
@@ -114,6 +123,16 @@ class Backbone(nn.Module):
         if self.prenorm:
             x = Norm(self.norm, name="final_norm")(x, mask, train=train)
         return pool(x.astype(jnp.float32), lengths, self.pool)
+
+
+    def visible(self, lengths: jax.Array, L: int) -> jax.Array:
+        """(B, L) bool: the positions the layers and norms see (module docstring)."""
+        if self.padding == "masked":
+            return length_mask(lengths, L)
+        if self.padding == "s4":
+            return jnp.broadcast_to(jnp.arange(L)[None, :] < jnp.max(lengths), (len(lengths), L))
+        raise ValueError(f"unknown padding {self.padding!r}; choose one of "
+                         f"{choices.values(choices.Padding)}")
 
 
 class SequenceClassifier(nn.Module):

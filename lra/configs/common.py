@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import tasks
 from lra.errors import ConfigError
-from models.choices import Dtype, Norm, Pool, Postact, SSMOptions
+from models.choices import Dtype, Norm, Padding, Pool, Postact, SSMOptions
 
 
 def _choices(hint: Any) -> tuple | None:
@@ -70,6 +70,7 @@ class ModelConfig(SSMOptions):
     dropout: float = 0.0  # one mask over the whole sequence, in the layer and on the residual
     pool: Pool = "mean"  # 'mean' over the true length, or 'last' (the last real position)
     postact: Postact = "glu"  # after the SSM: Linear(H,2H)+GLU, or 'linear' (S4's postact: null)
+    padding: Padding = "masked"  # layers see real positions; 's4': up to the batch's longest
 
     def __post_init__(self):
         check_choices(self, "model")

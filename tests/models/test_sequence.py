@@ -156,3 +156,32 @@ def test_remat_gives_the_same_values_and_gradients():
     (a, ga), (b, gb) = loss(plain), loss(remat)
     np.testing.assert_allclose(a, b, rtol=1e-6)
     jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-6), ga, gb)
+
+
+def test_s4_padding_shows_the_batch_padding_but_not_our_buckets():
+    """padding='s4' (state-spaces/s4 v3.0.0): positions up to the batch's longest sequence are
+    seen by the layers and BatchNorm, as <pad> tokens; padding past it changes nothing."""
+    model = SequenceClassifier(3, Backbone(**{**SMALL, "vocab_size": 11, "norm": "batch",
+                                              "padding": "s4"}))
+    masked = SequenceClassifier(3, Backbone(**{**SMALL, "vocab_size": 11, "norm": "batch"}))
+    lengths = jnp.array([9, 4, 6])
+    tokens = jax.random.randint(jax.random.key(0), (3, 9), 3, 11)
+    short = jnp.where(jnp.arange(9) < lengths[:, None], tokens, 0)  # <pad> = 0 up to 9
+    long = jnp.pad(short, ((0, 0), (0, 15)), constant_values=7)  # a bucket: not S4's padding
+    variables = model.init(jax.random.key(1), short, lengths, train=False)
+    for train in (False, True):
+        apply = jax.jit(functools.partial(model.apply, train=train, mutable=["batch_stats"]))
+        out_s, out_l = apply(variables, short, lengths), apply(variables, long, lengths)
+        np.testing.assert_allclose(out_s[0], out_l[0], rtol=1e-4, atol=1e-5)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+                     out_s[1], out_l[1])
+    # The 4-token sequence sees five <pad> positions: its logits depend on its batch-mates,
+    # unlike the masked model's, and equal the masked model's when it is counted as length 9.
+    logits = model.apply(variables, short, lengths, train=False)
+    alone = model.apply(variables, short[1:2, :4], lengths[1:2], train=False)
+    assert not np.allclose(logits[1], alone[0], atol=1e-4)
+    full = masked.apply(variables, short, jnp.array([9, 9, 9]), train=False)
+    np.testing.assert_allclose(logits[0], full[0], rtol=1e-5, atol=1e-6)  # length 9 either way
+    same = masked.apply(variables, short, lengths, train=False)
+    np.testing.assert_allclose(same[1], masked.apply(variables, short[1:2, :4], lengths[1:2],
+                                                     train=False)[0], rtol=1e-4, atol=1e-5)
