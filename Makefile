@@ -145,7 +145,7 @@ ablation: $(STAMP)  ## The paper's ablation grid (init x disc x Re(A)) in its se
 	$(LRA) sweep --task $(TASK) --config $(ABLATION_CONFIG) --seeds $(SEEDS) --data-dir $(DATA) \
 	  --runs $(RUNS) $(GRID) $(LAUNCH)
 
-table: $(STAMP)  ## Regenerate every table and plot in results/ from the run records in results/runs/.
+table: $(STAMP)  ## Regenerate every table and plot in results/ (LRA, sCIFAR, ablations, verdicts) from the run records in results/runs/.
 	$(LRA) report --runs results/runs --out results
 
 bench: $(STAMP)  ## Speed and memory of the S4D layer, a 4-layer model and a training step (JSON lines).

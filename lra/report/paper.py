@@ -42,6 +42,16 @@ ROWS: list[tuple[str, str, dict, float]] = [
 ]
 
 
+# The S4D paper's Table 9, sequential CIFAR (colour, full-size models): (model, (mean, std)).
+# Source: lra-reference §1.2, from Liquid-S4 Table 3, which credits Table 9 of the S4D paper;
+# Solozabal et al. Table 2 agrees.
+SCIFAR_PAPER = "S4D paper (arXiv 2206.11893), Table 9"
+SCIFAR_ROWS: list[tuple[str, tuple[float, float]]] = [
+    ("S4-LegS", (91.80, 0.43)), ("S4-FouT", (91.22, 0.25)), ("S4-(LegS/FouT)", (91.58, 0.17)),
+    ("S4D-LegS", (89.92, 1.69)), ("S4D-Inv", (90.69, 0.06)), ("S4D-Lin", (90.42, 0.03)),
+]
+
+
 def average(cells: dict) -> float | None:
     """Mean over the six tasks with ✗ counted as 50; None unless every task has a cell."""
     if any(t not in cells for t in TASKS):

@@ -7,15 +7,20 @@ from pathlib import Path
 import pandas as pd
 
 from lra.records import write_json
+from lra.report import paper
 from lra.report.plots import plot_curves
 from lra.report.runs import load_results
 from lra.report.tables import (
     ABLATION_NOTES,
     NOTES,
+    SCIFAR_NOTES,
+    VERDICT_NOTES,
     ablation_tables,
+    build_scifar_table,
     build_table,
     to_latex,
     to_markdown,
+    verdicts,
 )
 
 
@@ -27,7 +32,8 @@ def _slug(title: str) -> str:
 def write_report(runs_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
     """Writes every table and plot from the records below runs_dir into out_dir.
 
-    lra_table.{md,csv,tex}, lra_runs.json (the records used), ablations.md plus one
+    lra_table.{md,csv,tex} and scifar_table.{md,csv,tex} (each with the reproduction verdict),
+    lra_runs.json (the records used), ablations.md plus one
     ablation_<slug>.{csv,tex} per ablation table, and plots/<task>.png. Files of an earlier report
     that the records no longer give are removed, so removing a record removes what it made.
     """
@@ -35,7 +41,9 @@ def write_report(runs_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
     table = build_table(results)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md = f"# LRA results\n\n{to_markdown(table)}\n\n{NOTES}\n"
+    lra_papers = {m: cells for m, source, cells, _ in paper.ROWS if source == paper.S4D_PAPER}
+    md = (f"# LRA results\n\n{to_markdown(table)}\n\n{NOTES}\n\n"
+          f"{verdict_section(verdicts(results, lra_papers))}")
     (out / "lra_table.md").write_text(md)
     table.to_csv(out / "lra_table.csv", index=False)
     (out / "lra_table.tex").write_text(
@@ -47,12 +55,33 @@ def write_report(runs_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
     listing = listing.astype(object).where(listing.notna(), None)  # NaN is not JSON: null
     write_json(out / "lra_runs.json", listing.to_dict(orient="records"))
 
+    write_scifar(results, out)
     for old in [*out.glob("ablation_*.csv"), *out.glob("ablation_*.tex"), out / "ablations.md",
                 *(out / "plots").glob("*.png")]:
         old.unlink(missing_ok=True)
     write_ablations(results, out)
     plot_curves(results, Path(runs_dir), out / "plots")
     return table
+
+
+def verdict_section(table: pd.DataFrame) -> str:
+    """The reproduction verdict under a table, or the line saying there is none yet."""
+    body = (to_markdown(table) if not table.empty else
+            "No run yet is a named model's full config on the release data: no verdict.")
+    return f"## Reproduction verdict\n\n{body}\n\n{VERDICT_NOTES}\n"
+
+
+def write_scifar(results: pd.DataFrame, out: Path) -> None:
+    """scifar_table.{md,csv,tex}: ours beside the S4D paper's Table 9, with the verdict."""
+    table = build_scifar_table(results)
+    papers = {m: {"scifar": cell} for m, cell in paper.SCIFAR_ROWS}
+    (out / "scifar_table.md").write_text(
+        f"# Sequential CIFAR results\n\n{to_markdown(table)}\n\n{SCIFAR_NOTES}\n\n"
+        f"{verdict_section(verdicts(results, papers))}")
+    table.to_csv(out / "scifar_table.csv", index=False)
+    (out / "scifar_table.tex").write_text(to_latex(
+        table, "Sequential CIFAR test accuracy (%): ours as mean ± std over n seeds, then the "
+               "S4D paper's Table 9."))
 
 
 def write_ablations(results: pd.DataFrame, out: Path) -> None:

@@ -182,3 +182,44 @@ def test_a_stopped_run_is_a_partial_row_until_it_finishes(tmp_path):
     (tmp_path / "run" / "result.json").unlink()
     (tmp_path / "run" / "stopped.json").write_text(json.dumps({**stopped, "history": []}))
     assert load_results(tmp_path).empty  # stopped before any epoch ended: nothing to show
+
+
+def test_the_verdict_compares_only_full_runs_on_the_release_data(tmp_path):
+    from lra.report.tables import verdicts
+
+    runs = tmp_path / "runs"
+    for seed, acc in enumerate((0.600, 0.602, 0.604)):  # mean 60.20: paper 60.18 ± 0.35
+        write_record(runs, f"lo{seed}", "listops", seed, acc)
+    write_record(runs, "text", "text", 0, 0.860)  # paper 87.34 ± 0.20
+    write_record(runs, "img", "image", 0, 0.8700)  # paper 87.83 ± 0.37: 0.83 below
+    write_record(runs, "gen", "pathfinder", 0, 0.94, kind="generated")  # not the release
+    write_record(runs, "demo", "retrieval", 0, 0.91, variant="demo")  # not the full config
+    write_record(runs, "short", "pathx", 0, 0.9, config_changes={"train.epochs": 5})
+    write_record(runs, "partial", "pathx", 1, 0.9, epochs_completed=10)  # not all epochs
+    papers = {m: cells for m, source, cells, _ in paper.ROWS if source == paper.S4D_PAPER}
+    table = verdicts(load_results(runs), papers)
+    assert table.Task.tolist() == ["Image", "ListOps", "Text"]
+    rows = {r.Task: r for r in table.itertuples()}
+    assert (rows["ListOps"].Δ, rows["ListOps"].Verdict) == ("+0.02", "within the paper's spread")
+    assert rows["ListOps"].Paper == "60.18 ± 0.35" and rows["ListOps"].Ours == "60.20 ± 0.20 (n=3)"
+    assert (rows["Image"].Δ, rows["Image"].Verdict) == ("-0.83", "within 1 point")
+    assert (rows["Text"].Δ, rows["Text"].Verdict) == ("-1.34", "1.34 points below")
+
+
+def test_the_scifar_table_sets_ours_beside_table_9(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    write_record(runs, "s0", "scifar", 0, 0.9065, kind="cifar-10-batches-py")
+    write_record(runs, "s1", "scifar", 1, 0.9075, kind="cifar-10-batches-py")
+    write_record(runs, "abl", "scifar", 0, 0.85, variant="ablation", kind="cifar-10-batches-py")
+    write_report(runs, out)
+    text = (out / "scifar_table.md").read_text()
+    assert ("| S4D-Inv | ours: full config, cifar-10-batches-py data, 40/40 epochs | "
+            "90.70 ± 0.07 (n=2) |") in text
+    assert "| S4D-Inv | paper: S4D paper (arXiv 2206.11893), Table 9 | 90.69 ± 0.06 |" in text
+    assert "| S4D-Inv | sCIFAR | 90.70 ± 0.07 (n=2) | 90.69 ± 0.06 | +0.01 | within the " \
+           "paper's spread |" in text
+    assert "ours: ablation config" in text  # shown, but not in the verdict
+    assert text.count("| S4D-Inv | sCIFAR |") == 1  # one verdict row: the full config's
+    for name in ("scifar_table.csv", "scifar_table.tex"):
+        assert (out / name).stat().st_size > 0
+    assert "no verdict" in (out / "lra_table.md").read_text()
