@@ -20,7 +20,7 @@ import dataclasses
 import typing
 from typing import Literal
 
-AInit = Literal["legs", "inv", "lin", "real", "rand", "inv2", "quad"]
+AInit = Literal["legs", "inv", "lin", "real", "rand", "inv2", "quad", "random"]
 BInit = Literal["auto", "ones", "hippo", "random"]  # auto: HiPPO's B for LegS, else ones (paper's)
 Disc = Literal["zoh", "bilinear", "dss"]
 RealTransform = Literal["exp", "relu", "none"]
@@ -51,7 +51,7 @@ class SSMOptions:
     """The options of an S4D layer's state space model (each documented where declared)."""
 
     d_state: int = 64  # N: state size; the layer keeps N/2 complex modes
-    a_init: AInit = "inv"  # A's init: S4D-LegS, -Inv, -Lin; 'real' (-(n+1)); 'rand'; inv2; quad
+    a_init: AInit = "inv"  # A: S4D-LegS/Inv/Lin; real (-(n+1)); rand; inv2, quad, random (S4 v3)
     b_init: BInit = "auto"  # B: ones, hippo (LegS's B), random (normal); auto: hippo iff legs
     a_real_random: bool = False  # Re(A) = -U[0,1) instead of -1/2 (S4 v3.0.0 random_real)
     a_imag_random: bool = False  # n in Im(A)'s law drawn as (N/2)·U[0,1) (S4 v3.0.0 random_imag)
@@ -118,5 +118,7 @@ AXIS = {a.key: a for a in AXES}
 # The S4D paper's names of its initialisations (lra-reference §1.1, §1.4): its named models.
 A_INIT_NAMES = {"legs": "S4D-LegS", "inv": "S4D-Inv", "lin": "S4D-Lin", "real": "S4D-Real",
                 "rand": "S4D-Rand"}
-# Further laws of S4 v3.0.0 (`measure=diag-inv2`, `diag-quad`): ablation choices, no presets.
-A_INIT_TITLES = {**A_INIT_NAMES, "inv2": "S4D-Inv2", "quad": "S4D-Quad"}
+# Further laws of S4 v3.0.0 (`measure=diag-inv2`, `diag-quad`, `diag-random`): ablation choices,
+# no presets.
+A_INIT_TITLES = {**A_INIT_NAMES, "inv2": "S4D-Inv2", "quad": "S4D-Quad",
+                 "random": "S4D-Random (v3.0.0)"}

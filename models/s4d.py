@@ -78,16 +78,17 @@ def init_A(a_init: str, S: int, N: int, key: jax.Array | None = None, *,
     inv   S4D-Inv:  Im = (N/π)(N/(2n+1) - 1).        inv2  Im = (N/π)(N/(n+1) - 1).
     lin   S4D-Lin:  Im = πn.                          quad  Im = (1/π)(2n+1)².
     real  S4D-Real: Re = -(n+1), Im = 0.
-    rand  Im = exp(z), z standard normal per entry.
+    rand  Im = exp(z), z standard normal per entry (Im > 0).
+    random  Im = z, standard normal per entry: S4 v3.0.0's `diag-random`.
     The options of S4 v3.0.0's `dplr` (src/models/sequence/ss/dplr.py, lra-reference §1.4):
     real_random draws Re(A) = -U[0, 1); imag_random puts (N/2)·U[0, 1) for n inside the law;
     real_scale and imag_scale multiply the two parts. As there, 'real' keeps its own Re(A), and
-    'legs' and 'rand' have no n to draw.
+    'legs', 'rand' and 'random' have no n to draw.
     """
     _check("S4D init", a_init, A_INITS)
     if N % 2:
         raise ValueError(f"state size N must be even (N/2 conjugate pairs), got {N}")
-    if key is None and (a_init == "rand" or real_random or imag_random):
+    if key is None and (a_init in ("rand", "random") or real_random or imag_random):
         raise ValueError(f"a_init={a_init!r} with random parts needs a PRNG key")
     P = N // 2
     real = np.full((S, P), 0.5)
@@ -109,6 +110,8 @@ def init_A(a_init: str, S: int, N: int, key: jax.Array | None = None, *,
         imag = math.pi * n
     elif a_init == "real":
         real, imag = np.tile(np.arange(P) + 1.0, (S, 1)), np.zeros((S, P))
+    elif a_init == "random":
+        imag = jax.random.normal(key, (S, P))
     else:
         imag = jnp.exp(jax.random.normal(key, (S, P)))
     return -real, imag_scale * imag

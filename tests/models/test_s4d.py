@@ -59,6 +59,10 @@ def test_init_A_laws_and_options_of_s4_v3():
     np.testing.assert_allclose(np.asarray(im)[0], lam.imag)
     with pytest.raises(ValueError, match="needs a PRNG key"):
         s4d.init_A("lin", 1, N, imag_random=True)
+    re, im = s4d.init_A("random", 64, 64, key)  # diag-random: Im standard normal, any sign
+    im = np.asarray(im, np.float64)
+    assert abs(im.mean()) < 0.05 and abs(im.std() - 1) < 0.05 and (im < 0).any()
+    np.testing.assert_array_equal(re, -0.5)
     B = np.asarray(s4d.init_B("random", 64, 64, jax.random.key(0)))
     assert B.dtype == np.complex64 and B.shape == (64, 32)
     np.testing.assert_allclose(np.mean(np.abs(B) ** 2), 1.0, atol=0.08)  # E|B|² = 1
