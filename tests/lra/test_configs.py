@@ -126,3 +126,17 @@ def test_the_readmes_model_table_lists_every_choice_as_declared():
     assert set(rows) == set(literal)
     for key, values in literal.items():
         assert tuple(re.findall(r"`([^`]+)`", rows[key])) == values, key
+
+
+def test_every_paper_variant_names_the_config_it_follows():
+    """Every `full` config (and sCIFAR's ablation) names its state-spaces/s4 v3.0.0 file, and a
+    run record carries it (lra/prepare.py header)."""
+    import tasks
+    from lra.configs import reference
+
+    for task in tasks.TASKS:
+        ref = reference(task, "full")
+        assert ref and ref.startswith("state-spaces/s4 v3.0.0 configs/experiment/"), task
+        assert ref.endswith(".yaml"), task
+    assert reference("scifar", "ablation").endswith("cifar/s4-cifar-ablation.yaml")
+    assert reference("listops", "smoke") is None and reference("listops", "demo") is None
