@@ -61,8 +61,8 @@ class Restored:
     step: int
 
 
-def run_config(workdir: Path, data_sets: list[str]) -> tuple[Config, dict]:
-    """The run's config (with data.* overrides) and its config.json."""
+def run_config(workdir: Path, data_sets: list[str]) -> tuple[Config, Config, dict]:
+    """The run's config with the data.* overrides, as it was trained, and its config.json."""
     path = workdir / "config.json"
     if not path.exists():
         raise ConfigError(f"{workdir} holds no config.json: is it a run's workdir?")
@@ -71,7 +71,8 @@ def run_config(workdir: Path, data_sets: list[str]) -> tuple[Config, dict]:
         if not item.startswith("data."):
             raise ConfigError(f"--set {item}: only data.* keys can change here; the model and "
                               "its training are the run's")
-    return override(from_dict(saved, str(path)), data_sets), saved
+    trained = from_dict(saved, str(path))
+    return override(trained, data_sets), trained, saved
 
 
 def _checkpoint(ckpt: Checkpoints, which: str, workdir: Path) -> tuple[bool, int]:
@@ -92,7 +93,7 @@ def restore(workdir: str | Path, *, checkpoint: str = "best", data_dir: str | No
             data_sets: list[str] | None = None) -> Restored:
     """The run in workdir at a checkpoint, and the data to score (default: the run's own)."""
     workdir, data_sets = Path(workdir), list(data_sets or [])
-    cfg, saved = run_config(workdir, data_sets)
+    cfg, trained, saved = run_config(workdir, data_sets)
     data_dir = str(data_dir or saved["data_dir"])
     dp = DataParallel()
     check_batches(cfg, dp)
@@ -107,7 +108,7 @@ def restore(workdir: str | Path, *, checkpoint: str = "best", data_dir: str | No
                            jax.random.key(0), jit=True)[0]
         state, progress = ckpt.restore(shape, best=best, step=step)
     own = (Path(data_dir).resolve() == Path(saved["data_dir"]).resolve()
-           and cfg.data == from_dict(saved, "").data)
+           and cfg.data == trained.data)
     return Restored(cfg=cfg, workdir=workdir, data=data, data_dir=data_dir,
                     data_sets=tuple(data_sets), own_data=own, length=length, dp=dp,
                     state=dp.state(state, cfg.train.shard_params), progress=progress,

@@ -111,8 +111,8 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
     'jobs' (submitit's, slurm and submitit-local)."""
     runs = shard(plan(task, variant, runs_dir, seeds, model, grid), part)
     overrides = list(overrides or [])
-    for r in runs:  # every config checked before any run starts
-        get_config(task, variant, [*overrides, *r.overrides, f"seed={r.seed}"], model=model)
+    configs = {r.workdir: get_config(task, variant, [*overrides, *r.overrides, f"seed={r.seed}"],
+                                     model=model) for r in runs}  # all checked before any runs
     todo, outcome = [], {"done": [], "failed": [], "skipped": []}
     for i, run in enumerate(runs, 1):
         ended = [n for n in ENDED if (run.workdir / n).exists()]
@@ -130,7 +130,7 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
     argv = {r.workdir: train_argv(r, task=task, variant=variant, data_dir=data_dir,
                                   model=model, overrides=overrides) for r in todo}
     if launcher == "serial":
-        _serial(todo, task, variant, data_dir, model, overrides, outcome, log)
+        _serial(todo, configs, data_dir, outcome, log)
     elif launcher == "local":
         signum = run_local([(r.workdir, argv[r.workdir]) for r in todo], jobs, log)
         if signum:
@@ -146,13 +146,12 @@ def sweep(task: str, variant: str, data_dir: str | Path, runs_dir: str | Path, s
     return {**summary(runs, log), **outcome}
 
 
-def _serial(todo, task, variant, data_dir, model, overrides, outcome, log) -> None:
+def _serial(todo, configs, data_dir, outcome, log) -> None:
     """The runs one after another in this process (a signal stops the whole sweep)."""
     from lra.train import train_and_evaluate
 
     for i, run in enumerate(todo, 1):
-        cfg = get_config(task, variant, [*overrides, *run.overrides, f"seed={run.seed}"],
-                         model=model)
+        cfg = configs[run.workdir]
         head = f"[{i}/{len(todo)}] {run.workdir}"
         log(f"{head}: {' '.join(run.overrides) or 'config as written'}, seed {run.seed}")
         try:

@@ -184,9 +184,9 @@ def evaluate_epoch(run: Run, state: TrainState, progress: Progress, logger: Metr
     accuracy below the healthy curve (lra/faults.py) is flagged in the val row and the log."""
     epoch, step = progress.epoch, progress.step
     row = {"epoch": epoch, "step": step, "train_loss": progress.last_train_loss}
+    expected = sanity_expected(run.sanity, epoch, 1.0 / run.spec.num_classes)
     for split in ("val", "test"):
         ev = evaluate(run.eval_fn, state, run.data.splits[split], run.cfg, run.length, run.dp)
-        expected = sanity_expected(run.sanity, epoch, 1.0 / run.spec.num_classes)
         if split == "val" and expected is not None:
             ev = {**ev, "behind_sanity": ev["accuracy"] < expected, "sanity_expected": expected}
             if ev["behind_sanity"]:
