@@ -52,6 +52,18 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LRA_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.fixture(scope="module")
+def listops_data(tmp_path_factory) -> Path:
+    """Generated ListOps in the release layout: 96/40/40 short expressions (lengths 5-40, depth
+    4, seed 0), shared by a test module's training runs."""
+    from tasks.generators import listops
+
+    root = tmp_path_factory.mktemp("gen")
+    listops.generate(root, train=96, val=40, test=40, min_length=5, max_length=40, max_depth=4,
+                     seed=0)
+    return root
+
+
 @pytest.fixture
 def listops_release(tmp_path) -> Path:
     """A data dir holding listops-1000/ in the release format; returns the data dir."""

@@ -18,17 +18,9 @@ import submitit
 from lra.cli import main
 from lra.launch import slots, train_argv
 from lra.sweep import plan, shard, sweep
-from tasks.generators import listops as gen
 
 SETS = ["--set", "train.batch_size=8", "--set", "train.eval_batch_size=40",
         "--set", "train.checkpoint_every=4", "--set", "train.tensorboard=false"]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gen")
-    gen.generate(root, train=96, val=40, test=40, min_length=5, max_length=40, max_depth=4, seed=0)
-    return root
 
 
 def sweep_argv(data, runs, *extra):
@@ -47,9 +39,9 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def test_local_jobs_stopped_by_sigterm_resume_on_rerun(data, tmp_path, capsys):
+def test_local_jobs_stopped_by_sigterm_resume_on_rerun(listops_data, tmp_path, capsys):
     runs = tmp_path / "runs"
-    argv = sweep_argv(data, runs, "--seeds", "0", "1", "--launcher", "local", "--jobs", "2",
+    argv = sweep_argv(listops_data, runs, "--seeds", "0", "1", "--launcher", "local", "--jobs", "2",
                       "--set", "train.epochs=4")
     sweep = subprocess.Popen([sys.executable, "-m", "lra", *argv], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
@@ -79,11 +71,11 @@ def test_local_jobs_stopped_by_sigterm_resume_on_rerun(data, tmp_path, capsys):
     assert out.count("already ended") == 2 and "started:" not in out
 
 
-def test_submitit_local_sweep_a_preempted_task_resumes_and_a_rerun_skips(data, tmp_path,
+def test_submitit_local_sweep_a_preempted_task_resumes_and_a_rerun_skips(listops_data, tmp_path,
                                                                           capsys):
     runs, overrides = tmp_path / "runs", [s for s in SETS if s != "--set"]
     grid = ["model.disc=zoh,bilinear"]
-    out = sweep("listops", "smoke", data, runs, [0], grid=grid, launcher="submitit-local",
+    out = sweep("listops", "smoke", listops_data, runs, [0], grid=grid, launcher="submitit-local",
                 overrides=[*overrides, "train.epochs=4"], log=print)
     (a, b), jobs = [r.workdir for r in plan("listops", "smoke", runs, [0], grid=grid)], out["jobs"]
     wait_for(lambda: (a / "metrics.jsonl").exists(), "training to begin")
@@ -98,15 +90,15 @@ def test_submitit_local_sweep_a_preempted_task_resumes_and_a_rerun_skips(data, t
     assert len({p["pid"] for p in made} | {os.getpid()}) == 3  # each in its own process
     assert all(p["job"]["SUBMITIT_LOCAL_JOB_ID"] for p in made)  # and its job says which
     capsys.readouterr()
-    argv = sweep_argv(data, runs, "--launcher", "submitit-local", "--wait", "--grid", grid[0],
-                      "--set", "train.epochs=4")
+    argv = sweep_argv(listops_data, runs, "--launcher", "submitit-local", "--wait",
+                      "--grid", grid[0], "--set", "train.epochs=4")
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert text.count("already ended") == 2 and "submitted job" not in text
     assert "summary: 2 finished" in text
 
 
-def test_the_slurm_script_and_array_carry_the_options(data, tmp_path, monkeypatch, capsys):
+def test_the_slurm_script_and_array_carry_the_options(listops_data, tmp_path, monkeypatch, capsys):
     bin_dir = tmp_path / "bin"  # the scheduler's commands: sbatch answers as SLURM does
     bin_dir.mkdir()
     (bin_dir / "sbatch").write_text("#!/bin/sh\necho 'Submitted batch job 4242'\n")
@@ -115,7 +107,7 @@ def test_the_slurm_script_and_array_carry_the_options(data, tmp_path, monkeypatc
         f.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     runs = tmp_path / "runs"
-    argv = sweep_argv(data, runs, "--seeds", "0", "1", "--launcher", "slurm", "--partition",
+    argv = sweep_argv(listops_data, runs, "--seeds", "0", "1", "--launcher", "slurm", "--partition",
                       "gpu", "--gpus-per-task", "2", "--time", "600", "--parallel", "1",
                       "--cpus-per-task", "8", "--mem", "64G", "--slurm-opt", "account=lab",
                       "--slurm-setup", "source .venv/bin/activate")
@@ -132,7 +124,7 @@ def test_the_slurm_script_and_array_carry_the_options(data, tmp_path, monkeypatc
         assert line in text, line
     pickles = sorted(runs.rglob("*_submitted.pkl"))
     jobs = [submitit.core.utils.DelayedSubmission.load(p).function for p in pickles]
-    expected = [train_argv(r, task="listops", variant="smoke", data_dir=data, model=None,
+    expected = [train_argv(r, task="listops", variant="smoke", data_dir=listops_data, model=None,
                            overrides=[s for s in SETS if s != "--set"])
                 for r in plan("listops", "smoke", runs, [0, 1])]
     assert [j.argv for j in jobs] == expected

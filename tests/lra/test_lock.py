@@ -12,18 +12,10 @@ import pytest
 
 from lra import lock
 from lra.cli import main
-from tasks.generators import listops as gen
 from tests.lra.test_resume import train_rows_at
 
 ARGS = ["--set", "train.epochs=1", "--set", "train.batch_size=16", "--set",
         "train.eval_batch_size=40"]
-
-
-@pytest.fixture(scope="module")
-def listops_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gen")
-    gen.generate(root, train=96, val=40, test=40, min_length=5, max_length=40, max_depth=4, seed=0)
-    return root
 
 
 def snapshot(folder) -> dict:

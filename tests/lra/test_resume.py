@@ -23,20 +23,12 @@ from lra.records import read_metrics
 from lra.steps import eval_step, train_step
 from lra.train import evaluate, train_and_evaluate
 from tasks.base import batches
-from tasks.generators import listops as gen
 from tasks.generators import pathfinder as pf_gen
 
 ARGS = ["--set", "train.epochs=2", "--set", "train.batch_size=8", "--set",
         "train.eval_batch_size=40", "--set", "train.log_every=5", "--set",
         "train.checkpoint_every=3", "--set", "model.dropout=0.1"]
 TIMING = ("time", "step_time_s", "examples_per_s")
-
-
-@pytest.fixture(scope="module")
-def listops_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gen")
-    gen.generate(root, train=96, val=40, test=40, min_length=5, max_length=40, max_depth=4, seed=0)
-    return root
 
 
 def train_rows_at(monkeypatch, on_step: dict):

@@ -11,18 +11,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from lra import tracking
 from lra.cli import main
 from lra.records import read_metrics
-from tasks.generators import listops as gen
 from tests.lra.test_resume import train_rows_at
 
 ARGS = ["--set", "train.epochs=2", "--set", "train.batch_size=16", "--set",
         "train.eval_batch_size=40", "--set", "train.log_every=2"]
-
-
-@pytest.fixture(scope="module")
-def listops_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gen")
-    gen.generate(root, train=96, val=40, test=40, min_length=5, max_length=40, max_depth=4, seed=0)
-    return root
 
 
 def events(logdir) -> EventAccumulator:

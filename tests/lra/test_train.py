@@ -9,22 +9,14 @@ from lra.configs import get_config
 from lra.errors import TrainingError
 from lra.records import read_metrics
 from lra.train import train_and_evaluate
-from tasks.generators import listops as gen
 
 SMOKE = ["train.epochs=2", "train.batch_size=16", "train.eval_batch_size=32", "train.log_every=2"]
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gen")
-    gen.generate(root, train=96, val=40, test=40, min_length=5, max_length=40, max_depth=4, seed=0)
-    return root
-
-
-def test_smoke_run_writes_consistent_records(generated, tmp_path, monkeypatch):
+def test_smoke_run_writes_consistent_records(listops_data, tmp_path, monkeypatch):
     monkeypatch.setenv("LRA_CACHE_DIR", str(tmp_path / "cache"))
     cfg = get_config("listops", "smoke", SMOKE)
-    result = train_and_evaluate(cfg, tmp_path / "run", generated, log=lambda *_: None)
+    result = train_and_evaluate(cfg, tmp_path / "run", listops_data, log=lambda *_: None)
 
     on_disk = json.loads((tmp_path / "run" / "result.json").read_text())
     assert on_disk["test_accuracy"] == result["test_accuracy"]
@@ -48,27 +40,27 @@ def test_smoke_run_writes_consistent_records(generated, tmp_path, monkeypatch):
     assert result["wall_time_s"] > 0 and result["num_params"] > 0
 
 
-def test_same_seed_same_run(generated, tmp_path):
+def test_same_seed_same_run(listops_data, tmp_path):
     cfg = get_config("listops", "smoke", [*SMOKE, "train.epochs=1"])
-    a = train_and_evaluate(cfg, tmp_path / "a", generated, log=lambda *_: None)
-    b = train_and_evaluate(cfg, tmp_path / "b", generated, log=lambda *_: None)
+    a = train_and_evaluate(cfg, tmp_path / "a", listops_data, log=lambda *_: None)
+    b = train_and_evaluate(cfg, tmp_path / "b", listops_data, log=lambda *_: None)
     la = [r["loss"] for r in read_metrics(tmp_path / "a" / "metrics.jsonl")]
     lb = [r["loss"] for r in read_metrics(tmp_path / "b" / "metrics.jsonl")]
     np.testing.assert_allclose(la, lb, rtol=1e-5)
     assert a["test_accuracy"] == b["test_accuracy"]
 
 
-def test_refuses_to_overwrite_a_run(generated, tmp_path):
+def test_refuses_to_overwrite_a_run(listops_data, tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.jsonl").write_text("{}\n")
     with pytest.raises(TrainingError, match="holds a run without a checkpoint"):
-        train_and_evaluate(get_config("listops", "smoke"), tmp_path / "run", generated)
+        train_and_evaluate(get_config("listops", "smoke"), tmp_path / "run", listops_data)
     assert (tmp_path / "run" / "metrics.jsonl").read_text() == "{}\n"
 
 
-def test_non_finite_loss_stops_the_run(generated, tmp_path):
+def test_non_finite_loss_stops_the_run(listops_data, tmp_path):
     cfg = get_config("listops", "smoke", [*SMOKE, "optim.lr=1e30", "optim.warmup_steps=0"])
     with pytest.raises(TrainingError, match=r"non-finite loss or gradients at step \d+ .*"
                                             r"gradients not finite for \d+ of \d+ parameters"):
-        train_and_evaluate(cfg, tmp_path / "run", generated, log=lambda *_: None)
+        train_and_evaluate(cfg, tmp_path / "run", listops_data, log=lambda *_: None)
     assert not (tmp_path / "run" / "result.json").exists()
