@@ -39,7 +39,8 @@ from tasks.pathfinder import GENERATOR_MARK as MARK
 # Per resolution (lra-reference §5): the LRA settings; `budget` // distractor_length distractors.
 RESOLUTIONS = {
     32: dict(padding=1, paddle_length=2, paddle_thickness=0.5, margins=(1,), marker_radius=1.5,
-             seed_distance=7, continuity=1.0, budget=20, contrast=2.0),
+             seed_distance=7, continuity=1.0, budget=20, contrast=2.0,
+             paddle_contrast=0.75),
     64: dict(padding=1, paddle_length=5, paddle_thickness=1, margins=(1,), marker_radius=2.5,
              seed_distance=12, continuity=1.8, budget=22, contrast=0.8),
     128: dict(padding=1, paddle_length=5, paddle_thickness=1.5, margins=(2, 3), marker_radius=3,
@@ -47,7 +48,7 @@ RESOLUTIONS = {
     256: dict(padding=22, paddle_length=5, paddle_thickness=2, margins=(3,), marker_radius=5,
               seed_distance=27, continuity=1.8, budget=30, contrast=1.0),
 }
-VERSION = 1  # bump when the same seed would give different images
+VERSION = 2  # bump when the same seed would give different images (2: rendered as the process)
 
 
 def preset(resolution: int, difficulty: str = "curv_contour_length_14") -> Params:
