@@ -203,14 +203,15 @@ class _Canvas:
         return self.p.marker_radius * self.a + self.margin[idx] + self.thick / 2
 
     def grow(self, c: int, n_paddles: int, idx: np.ndarray, seeds, target: bool,
-             kernel_seed: bool) -> None:
+             seed_rule: str) -> None:
         """Grows contour c in images idx. A target that fails ATTEMPTS times sets ok = False
         (the image is redrawn); a distractor that fails DISTRACTOR_ATTEMPTS times is left out,
         as the process leaves it out (`make_many_snakes` with `allow_incomplete`).
 
-        seeds(idx, K) -> (m, K, 2) seed points (render px) for a new attempt. kernel_seed: the
-        seed paddle's heading is one whole degree, kept only where the process's seed kernel
-        holds its anchor (`seed_headings`), and it may start at any of the K seed points.
+        seeds(idx, K) -> (m, K, 2) seed points (render px) for a new attempt. seed_rule, for
+        the seed paddle's heading (`_seed_headings`): 'any'; 'kernel', one whole degree, the
+        attempt failing where the process's seed kernel misses its anchor (`seed_headings`);
+        'kernel_retried', a whole degree among those the kernel allows.
         """
         half = min(np.pi / 2 / self.p.continuity, np.pi)
         pending = idx
@@ -223,7 +224,7 @@ class _Canvas:
             failed = []
             for k in range(n_paddles):
                 if k == 0:
-                    cand, weight, gap = self._seed_headings(alive, kernel_seed)
+                    cand, weight, gap = self._seed_headings(alive, seed_rule)
                 else:
                     cand, weight, gap = self._headings(alive, theta, half)
                 u = _unit(cand)  # (m, K, 2)
@@ -275,19 +276,24 @@ class _Canvas:
         first = passed.argmax(axis=1)
         return picks[np.arange(m), first], ~passed.any(axis=1)
 
-    def _seed_headings(self, alive: np.ndarray, kernel_seed: bool):
-        """(headings (m, K), weights (m, K), gap (m,)) of a seed paddle: K directions spaced
-        evenly from a random offset, or with kernel_seed one whole degree for all K seed
-        points, weighted 1 where the process's seed could take it and 0 where not."""
+    def _seed_headings(self, alive: np.ndarray, seed_rule: str):
+        """(headings (m, K), weights (m, K), gap (m,)) of a seed paddle. 'any': K directions
+        spaced evenly from a random offset. 'kernel': one whole degree for all K seed points
+        (as `np.random.randint(-180, 180)`), weighted 1 where the process's seed could take it
+        and 0 where not, so the attempt fails. 'kernel_retried': a whole degree drawn among
+        the allowed ones: the process retries the first target until it succeeds, so the
+        rejected degrees only cost it time."""
         m, K = alive.size, N_CANDIDATES
-        if not kernel_seed:
+        if seed_rule == "any":
             cand = self.rng.uniform(0, 2 * np.pi, m)[:, None] + np.arange(K) * (2 * np.pi / K)
             return cand, np.ones((m, K)), np.zeros(m)
-        degree = self.rng.integers(-180, 180, m)  # as `np.random.randint(-180, 180)`
-        ok = np.zeros(m, bool)
+        degree, ok = self.rng.integers(-180, 180, m), np.zeros(m, bool)
         for margin in np.unique(self.margin[alive]):
-            here = self.margin[alive] == margin
-            ok[here] = seed_headings(self.p, margin / self.a)[degree[here] + 180]
+            here = np.flatnonzero(self.margin[alive] == margin)
+            allowed = seed_headings(self.p, margin / self.a)
+            if seed_rule == "kernel_retried":
+                degree[here] = self.rng.choice(np.flatnonzero(allowed), here.size) - 180
+            ok[here] = allowed[degree[here] + 180]
         cand = np.broadcast_to(np.deg2rad(degree)[:, None], (m, K))
         return cand, np.broadcast_to(ok[:, None].astype(float), (m, K)), np.zeros(m)
 
@@ -338,16 +344,16 @@ def _draw_geometry(p: Params, n: int, rng: np.random.Generator) -> _Canvas:
         return np.broadcast_to(at[:, None, :], (idx.size, k, 2))
 
     L = p.contour_length
-    canvas.grow(0, L, everyone, central_seeds, target=True, kernel_seed=True)
+    canvas.grow(0, L, everyone, central_seeds, target=True, seed_rule="kernel_retried")
     ok = everyone[canvas.ok]
     canvas.reserve_ends(ok, 0, L)
     # The second target's seed is only checked against the image's edge: any heading.
-    canvas.grow(1, L, ok, near_first, target=True, kernel_seed=False)
+    canvas.grow(1, L, ok, near_first, target=True, seed_rule="any")
     ok = everyone[canvas.ok]
     canvas.reserve_ends(ok, 1, L)
     for c in range(2, 2 + p.num_distractors):
         canvas.grow(c, p.distractor_length, everyone[canvas.ok], uniform_seeds, target=False,
-                    kernel_seed=True)
+                    seed_rule="kernel")
     return canvas
 
 
