@@ -3,7 +3,7 @@
 A preset gives every ablated SSM choice (models/choices.py AXES) a value; the choices it leaves
 out keep SSMOptions' defaults (exp real-part and step transforms, trainable B). A run is of a
 named model when its choices equal a preset's, with b_init='auto' resolved first; any other run is
-named after its nearest preset with its departures listed, e.g. 'S4D-Inv (bilinear, Re relu)',
+named after its nearest preset with its departures listed, e.g. 'S4D-Inv (zoh, Re relu)',
 so an ablation never shares a table row with S4D-Inv. Names compare configs, never parse strings.
 """
 
@@ -17,11 +17,12 @@ from models.choices import A_INIT_NAMES, A_INIT_TITLES, AXES, SSMOptions, resolv
 _DEFAULTS = {a.key: getattr(SSMOptions(), a.key) for a in AXES}
 
 # (lra-reference §1.1) The S4D variants differ only in A's initialisation, with B HiPPO's for
-# LegS and all ones otherwise (b_init=auto). 'dss' is DSS-exp (Gupta, Gu, Berant): LegS's
-# normal-part eigenvalues, B folded into C (ones), and the exponential-sum discretisation
-# normalised over the length.
+# LegS and all ones otherwise (b_init=auto), discretised bilinearly as S4 v3.0.0, the code of
+# the paper's numbers, does by default (docs/fidelity.md §3). 'dss' is DSS-exp (Gupta, Gu,
+# Berant): LegS's normal-part eigenvalues, B folded into C (ones), and the exponential-sum
+# discretisation normalised over the length.
 PRESETS: dict[str, dict[str, Any]] = {
-    **{f"s4d-{a}": {**_DEFAULTS, "a_init": a, "b_init": "auto", "disc": "zoh"}
+    **{f"s4d-{a}": {**_DEFAULTS, "a_init": a, "b_init": "auto", "disc": "bilinear"}
        for a in A_INIT_NAMES},
     "dss": {**_DEFAULTS, "a_init": "legs", "b_init": "ones", "disc": "dss"},
 }
@@ -49,7 +50,7 @@ def named_model(model: Any) -> str | None:
 
 
 def model_name(model: Any) -> str:
-    """The row label of a table: 'S4D-Inv', 'DSS', or 'S4D-LegS (bilinear, Re relu)'.
+    """The row label of a table: 'S4D-Inv', 'DSS', or 'S4D-LegS (zoh, Re relu)'.
 
     The base is the preset that agrees on init, discretisation and B (DSS), else S4D-<init>;
     every other choice that differs from the base is listed, in AXES order."""

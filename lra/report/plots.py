@@ -73,7 +73,7 @@ def plot_curves(results: pd.DataFrame, runs_dir: Path, out_dir: Path) -> list[Pa
     """One PNG per task with records: out_dir/<task>.png.
 
     As in the LRA table, only the paper's named models are drawn; the ablated variants
-    ("S4D-Inv (bilinear)") are in the ablation tables, and dozens of them would bury the rest.
+    ("S4D-Inv (zoh)") are in the ablation tables, and dozens of them would bury the rest.
     """
     written = []
     results = named_models(results)

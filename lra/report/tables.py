@@ -186,7 +186,7 @@ Test accuracy (%) at the epoch of best validation accuracy; ours as mean ± samp
 averages the others; "1 behind" counts seeds whose validation accuracy fell below S4's sanity
 curve at some epoch (README, Watching and evaluating runs), and a run that train.stop_when_stuck
 ended early is ✗. Avg only where all six tasks have a number. Runs with an ablated SSM choice,
-e.g. "S4D-Inv (bilinear)", are in ablations.md, not here. Rows marked "paper" are published
+e.g. "S4D-Inv (zoh)", are in ablations.md, not here. Rows marked "paper" are published
 numbers, not our runs. Rows marked "smoke" or "demo", or with changed keys ("with
 train.epochs=5"), are not the paper's configuration, and "generated data" is our own generator's
 output: neither is a reproduction of the paper. A Pathfinder difficulty other than the paper's

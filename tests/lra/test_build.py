@@ -13,19 +13,19 @@ from tasks.listops import SPEC
 
 def test_model_keys_reach_the_ssm():
     cfg = get_config("listops", "smoke", [
-        "model.a_init=legs", "model.disc=bilinear", "model.real_transform=relu",
+        "model.a_init=legs", "model.disc=zoh", "model.real_transform=relu",
         "model.dt_transform=softplus", "model.b_trainable=false", "model.n_ssm=2",
         "model.mode=recurrent", "model.dtype=bfloat16",
         "model.conv=chunked", "model.conv_chunk=32",
     ])
     ssm = ssm_config(cfg, SPEC)
     assert (ssm.a_init, ssm.b_init, ssm.disc, ssm.real_transform, ssm.dt_transform) == (
-        "legs", "hippo", "bilinear", "relu", "softplus")
+        "legs", "hippo", "zoh", "relu", "softplus")
     assert (ssm.b_trainable, ssm.n_ssm, ssm.mode, ssm.l_max) == (False, 2, "recurrent", 2048)
     assert (ssm.conv, ssm.conv_chunk) == ("chunked", 32)
     model = create_model(cfg, SPEC)
     assert model.backbone.ssm == ssm and model.backbone.dtype == jnp.bfloat16
-    assert model_name(cfg.model) == "S4D-LegS (bilinear, Re relu, Δ softplus, B frozen)"
+    assert model_name(cfg.model) == "S4D-LegS (zoh, Re relu, Δ softplus, B frozen)"
     assert ssm_config(get_config("listops", "smoke"), SPEC).b_init == "ones"
     assert ssm_config(get_config("listops", "smoke", ["max_length=512"]), SPEC).l_max == 512
 
@@ -54,8 +54,8 @@ def test_bad_model_values(item, message):
 def test_model_presets_and_names(model, overrides, name):
     # A preset replaces what a config file chose, and every departure from a named model of the
     # S4D paper is in its name, so no ablation run shares a table row with the named model.
-    base = get_config("listops", "smoke", ["model.disc=bilinear"])
-    assert model_name(base.model) == "S4D-Inv (bilinear)"
+    base = get_config("listops", "smoke", ["model.disc=zoh"])
+    assert model_name(base.model) == "S4D-Inv (zoh)"
     assert named_model(base.model) is None
     cfg = get_config("listops", "smoke", overrides, model=model)
     assert model_name(cfg.model) == name

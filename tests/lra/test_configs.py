@@ -95,8 +95,8 @@ def test_changes_name_what_differs_from_the_variant_as_written():
 
     assert changes(get_config("listops", "full")) == {}
     assert changes(get_config("listops", "full", ["seed=3"])) == {}  # seeds are their own column
-    cfg = get_config("listops", "full", ["train.epochs=5", "model.disc=bilinear"], model="s4d-lin")
-    assert changes(cfg) == {"train.epochs": 5, "model.disc": "bilinear", "model.a_init": "lin"}
+    cfg = get_config("listops", "full", ["train.epochs=5", "model.disc=zoh"], model="s4d-lin")
+    assert changes(cfg) == {"train.epochs": 5, "model.disc": "zoh", "model.a_init": "lin"}
 
 
 def test_task_options_are_the_data_section():

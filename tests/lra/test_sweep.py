@@ -48,8 +48,8 @@ def test_sweep_runs_the_grid_records_divergence_then_reports_and_resumes(tmp_pat
     folder = runs / "listops-smoke-sweep"
     for disc in ("zoh", "bilinear"):
         ok = json.loads((folder / f"disc={disc},lr=0.01-seed0" / "result.json").read_text())
-        # smoke's lr is 0.01 and its disc zoh: only a departure from the variant is a change
-        assert ok["config_changes"] == ({} if disc == "zoh" else {"model.disc": "bilinear"})
+        # smoke's lr is 0.01 and its disc bilinear: only a departure from the variant is a change
+        assert ok["config_changes"] == ({} if disc == "bilinear" else {"model.disc": "zoh"})
         bad = json.loads((folder / f"disc={disc},lr=1e30-seed0" / "failure.json").read_text())
         assert bad["status"] == "failed" and "non-finite loss or gradients" in bad["error"]
         assert not (folder / f"disc={disc},lr=1e30-seed0" / "result.json").exists()

@@ -15,7 +15,7 @@ def write_record(root, name, task, seed, acc, variant="full", kind="release", mo
     record.update({"error": failed, "epochs_completed": 3} if failed else {"test_accuracy": acc})
     path.write_text(json.dumps(record))
     (path.parent / "config.json").write_text(json.dumps({"model": {
-        "a_init": "inv", "b_init": "auto", "disc": "zoh", "real_transform": "exp",
+        "a_init": "inv", "b_init": "auto", "disc": "bilinear", "real_transform": "exp",
         "dt_transform": "exp", "b_trainable": True, **(ssm or {})}}))
     if val is not None:
         (path.parent / "metrics.jsonl").write_text("".join(

@@ -81,11 +81,11 @@ def test_changed_keys_and_failed_seeds_are_shown(tmp_path):
 
 
 def test_ablation_runs_get_their_own_table(tmp_path):
-    grid = [("inv", "zoh", 0.60), ("inv", "bilinear", 0.58), ("lin", "zoh", 0.55),
-            ("lin", "bilinear", None)]
+    grid = [("inv", "zoh", 0.60), ("inv", "bilinear", 0.58), ("lin", "zoh", None),
+            ("lin", "bilinear", 0.55)]
     for a_init, disc, acc in grid:
         for seed in (0, 1):
-            name = f"S4D-{a_init.title()}" + ("" if disc == "zoh" else f" ({disc})")
+            name = f"S4D-{a_init.title()}" + ("" if disc == "bilinear" else f" ({disc})")
             write_record(tmp_path, f"{a_init}-{disc}-{seed}", "listops", seed,
                          acc and acc + seed / 100, model=name, variant="smoke",
                          ssm={"a_init": a_init, "disc": disc},
@@ -96,7 +96,7 @@ def test_ablation_runs_get_their_own_table(tmp_path):
     assert list(table.columns) == ["init", "disc zoh", "disc bilinear"]
     cells = table.set_index("init")
     assert cells.loc["inv", "disc zoh"] == "60.50 ± 0.71 (n=2)"
-    assert cells.loc["lin", "disc bilinear"] == "✗"
+    assert cells.loc["lin", "disc zoh"] == "✗"
     # The main table keeps the named models and leaves the ablated variants to their table.
     ours = build_table(results).Source.str.startswith("ours")
     assert sorted(build_table(results)[ours].Model) == ["S4D-Inv", "S4D-Lin"]
@@ -116,7 +116,7 @@ def test_report_writes_every_table_and_plot_and_drops_what_a_removed_record_made
     runs, out = tmp_path / "runs", tmp_path / "out"
     for disc in ("zoh", "bilinear"):
         write_record(runs, disc, "listops", 0, 0.6, variant="smoke",
-                     model="S4D-Inv" + ("" if disc == "zoh" else " (bilinear)"),
+                     model="S4D-Inv" + ("" if disc == "bilinear" else " (zoh)"),
                      ssm={"disc": disc}, val=[0.3, 0.5, 0.6], majority_baseline_test=0.17)
     write_record(runs, "pf", "pathfinder", 0, 0.7, ssm={}, val=[0.55, 0.7])
     write_report(runs, out)
@@ -126,11 +126,11 @@ def test_report_writes_every_table_and_plot_and_drops_what_a_removed_record_made
     assert "| disc | accuracy |" in (out / "ablations.md").read_text()
     png = (out / "plots" / "listops.png").read_bytes()
     assert png.startswith(b"\x89PNG")
-    (runs / "zoh" / "result.json").unlink()  # the plot leaves out the ablated variant
+    (runs / "bilinear" / "result.json").unlink()  # the plot leaves out the ablated variant
     write_report(runs, out)
     assert not (out / "plots" / "listops.png").exists()
     assert not (out / "ablations.md").exists()  # one SSM choice left: nothing to compare
-    (runs / "bilinear" / "result.json").unlink()
+    (runs / "zoh" / "result.json").unlink()
     (runs / "pf" / "result.json").unlink()
     write_report(runs, out)
     assert not (out / "ablations.md").exists() and not list(out.glob("ablation_*"))
@@ -153,7 +153,7 @@ def test_three_ablated_choices_give_init_rows_and_combined_columns(tmp_path):
 
 def test_named_models_come_from_the_config_not_the_name(tmp_path):
     # A record's display name cannot smuggle an ablated run into the LRA table.
-    write_record(tmp_path, "a", "listops", 0, 0.6, model="S4D-Inv", ssm={"disc": "bilinear"})
+    write_record(tmp_path, "a", "listops", 0, 0.6, model="S4D-Inv", ssm={"disc": "zoh"})
     write_record(tmp_path, "b", "listops", 0, 0.5, model="S4D-Inv")
     results = load_results(tmp_path)
     assert list(results.named) == [False, True]
