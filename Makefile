@@ -109,7 +109,7 @@ data: $(STAMP)  ## Generate the synthetic set in the release layout under GEN=: 
 	$(LRA) data generate --task pathx --resolution 128 --n 200000 --out $(GEN)
 	@echo "generated data: $(GEN) (train with DATA=$(GEN))"
 
-demo: $(STAMP)  ## No data, no network, ~17 min on 2 CPU cores: generated ListOps and Pathfinder-32, trained, tabled, plotted (redoes runs/demo/).
+demo: $(STAMP)  ## No data, no network, ~14 min on 2 CPU cores: generated ListOps and Pathfinder-32, trained, tabled, plotted (redoes runs/demo/).
 	rm -rf $(RUNS)/demo
 	$(LRA) data generate --task listops --out $(RUNS)/demo/data --train 6000 --val 1000 --test 1000 \
 	  --min-length 20 --max-length 100 --max-depth 4 --seed 0
@@ -122,7 +122,7 @@ demo: $(STAMP)  ## No data, no network, ~17 min on 2 CPU cores: generated ListOp
 	$(LRA) report --runs $(RUNS)/demo/runs --out $(RUNS)/demo
 	@echo "demo records: $(RUNS)/demo/runs/   tables: $(RUNS)/demo/lra_table.md   plots: $(RUNS)/demo/plots/"
 
-demo-pathfinder: $(STAMP)  ## Longer CPU demo: 20k easy Pathfinder-32 images, 4 epochs (~21 min on 2 cores).
+demo-pathfinder: $(STAMP)  ## Longer CPU demo: 20k easy Pathfinder-32 images, 4 epochs (~20 min on 2 cores).
 	rm -rf $(RUNS)/demo-pathfinder
 	$(LRA) data generate --task pathfinder --resolution 32 --difficulty curv_baseline --n 20000 \
 	  --seed 0 --out $(RUNS)/demo-pathfinder/data

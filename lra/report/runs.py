@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import tasks
-from lra.configs.presets import named_model
+from lra.configs.presets import model_name, named_model
 from lra.errors import ReportError
 from lra.records import read_metrics
 from models.choices import AXES
@@ -60,7 +60,9 @@ def _row(path: Path, root: Path) -> dict:
     partial = path.name == "stopped.json"  # stopped by a signal, resumable: best epoch so far
     early = r.get("status") == "stopped_early"  # ended as sick by train.stop_when_stuck
     return {
-        "model": r["model"],
+        # The name from the config under today's presets, not the one the record was written
+        # with: a record made before a preset changed is named as it is now judged.
+        "model": model_name(model_cfg),
         "named": named_model(model_cfg) is not None,
         "task": r["task"],
         "variant": r["variant"],

@@ -110,12 +110,12 @@ def _unit(theta: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(theta), np.sin(theta)], axis=-1)
 
 
-def _cover(p0: np.ndarray, p1: np.ndarray, radius, size: int, capsule: bool):
+def _cover(p0: np.ndarray, p1: np.ndarray, radius, size: int):
     """Render pixels near segments p0→p1 ((m, 2) each, render px): (which segment, rows, cols).
 
-    A pixel is covered when its centre is within `radius` of the segment (capsule) or, for a
-    paddle, within `radius` of its axis and between its ends (rectangle). Pixels outside the
-    image are dropped (not clipped, so no pixel repeats within one segment).
+    A pixel is covered when its centre is within `radius` of the segment (a capsule: the
+    occupancy of a dilated paddle). Pixels outside the image are dropped (not clipped, so no
+    pixel repeats within one segment).
     """
     radius = np.broadcast_to(np.asarray(radius, np.float64), p0.shape[:1])
     d = p1 - p0
@@ -129,11 +129,8 @@ def _cover(p0: np.ndarray, p1: np.ndarray, radius, size: int, capsule: bool):
     ux, uy = u[:, 0, None, None], u[:, 1, None, None]
     t = cx * ux + cy * uy
     r = radius[:, None, None]
-    if capsule:
-        tc = np.clip(t, 0, length[:, None, None])
-        inside = (cx - tc * ux) ** 2 + (cy - tc * uy) ** 2 <= r * r
-    else:
-        inside = (t >= 0) & (t <= length[:, None, None]) & (np.abs(cx * uy - cy * ux) <= r)
+    tc = np.clip(t, 0, length[:, None, None])
+    inside = (cx - tc * ux) ** 2 + (cy - tc * uy) ** 2 <= r * r
     i, yy, xx = np.nonzero(inside)
     rows, cols = lo[i, 1] + yy, lo[i, 0] + xx
     ok = (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
@@ -175,7 +172,7 @@ class _Canvas:
         """Adds (+1) or removes (-1) the dilated paddles p0→p1 of images idx (capsules of
         `radius`, by default the paddle's dilation)."""
         radius = self.clear[idx] if radius is None else radius
-        i, rows, cols = _cover(p0, p1, radius, self.size, capsule=True)
+        i, rows, cols = _cover(p0, p1, radius, self.size)
         if sign > 0:
             self.occupied[idx[i], rows, cols] += 1
         else:

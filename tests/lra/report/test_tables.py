@@ -157,6 +157,7 @@ def test_named_models_come_from_the_config_not_the_name(tmp_path):
     write_record(tmp_path, "b", "listops", 0, 0.5, model="S4D-Inv")
     results = load_results(tmp_path)
     assert list(results.named) == [False, True]
+    assert list(results.model) == ["S4D-Inv (zoh)", "S4D-Inv"]  # named from the config
     ours = build_table(results)
     assert list(ours[ours.Source.str.startswith("ours")]["ListOps"]) == ["50.00 (n=1)"]
     (tmp_path / "b" / "config.json").unlink()
