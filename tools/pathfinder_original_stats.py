@@ -10,7 +10,8 @@ draws the same number of images with our generator and prints the same statistic
 
     pip install opencv-python-headless   # the original imports cv2
     git clone https://github.com/drewlinsley/pathfinder /tmp/pathfinder
-    .venv/bin/python tools/pathfinder_original_stats.py --repo /tmp/pathfinder --resolution 32
+    .venv/bin/python tools/pathfinder_original_stats.py --repo /tmp/pathfinder --resolution 32 \
+        >> results/bench/pathfinder-original-stats.jsonl
 
 About 4 images/s at 32 px and 0.35/s at 128 px on one core for the original.
 """
@@ -31,6 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from lra import records  # noqa: E402
 from tasks.generators import pathfinder  # noqa: E402
 from tasks.generators.snakes import draw  # noqa: E402
 
@@ -117,6 +119,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     a = parser.parse_args()
+    prov = records.provenance()
+    print(json.dumps({"bench": "env", "commit": prov["commit"], "dirty": prov["dirty"],
+                      "original": str(a.repo)}), flush=True)
     pixels, distractors = run_original(a.repo, a.resolution, a.n, a.seed)
     print(json.dumps({"generator": "original", "resolution": a.resolution,
                       "distractors_per_image": round(distractors, 2), **stats(pixels)}))
