@@ -178,14 +178,17 @@ class _Canvas:
         else:
             self.occupied[idx[i], rows, cols] -= 1
 
-    def free(self, idx: np.ndarray, pts: np.ndarray, padded: bool = True) -> np.ndarray:
-        """(m, ...) True where every point pts (m, ..., q, 2) is inside and unoccupied."""
+    def blocked(self, idx: np.ndarray, pts: np.ndarray, padded: bool = True) -> np.ndarray:
+        """(m, ..., q) True where a point pts (m, ..., q, 2) is outside or occupied."""
         lo, hi = (self.lo, self.hi) if padded else (0.0, self.size - 1e-6)
-        inside = ((pts >= lo) & (pts <= hi)).all(axis=(-1, -2))
+        outside = ~((pts >= lo) & (pts <= hi)).all(axis=-1)
         cells = np.clip(np.floor(pts).astype(np.int64), 0, self.size - 1)
         b = idx.reshape((-1,) + (1,) * (pts.ndim - 2))
-        hit = self.occupied[b, cells[..., 1], cells[..., 0]] > 0
-        return inside & ~hit.any(axis=-1)
+        return outside | (self.occupied[b, cells[..., 1], cells[..., 0]] > 0)
+
+    def free(self, idx: np.ndarray, pts: np.ndarray, padded: bool = True) -> np.ndarray:
+        """(m, ...) True where every point pts (m, ..., q, 2) is inside and unoccupied."""
+        return ~self.blocked(idx, pts, padded).any(axis=-1)
 
     def end_clear(self, idx: np.ndarray, centres: np.ndarray) -> np.ndarray:
         """(m, ...) True where a marker at centres (m, ..., 2) would touch no other paddle.
@@ -229,12 +232,13 @@ class _Canvas:
                 # Paddles start on pixel centres, as the process's integer coordinates do.
                 first = (np.floor((at + gap[:, None, None] * u) / self.a) + 0.5) * self.a
                 pts = first[:, :, None, :] + self.probes[None, None, :, None] * u[:, :, None, :]
-                valid = self.free(alive, pts)
+                blocked = self.blocked(alive, pts)  # (m, K, q)
+                valid = ~blocked.any(axis=-1)
                 if target and k == 0:
                     valid &= self.end_clear(alive, first)
                 if target and k == n_paddles - 1:
                     valid &= self.end_clear(alive, pts[:, :, -1, :])
-                pick, dead = self._choose(weight, valid, self.free(alive, pts[:, :, -1:, :]))
+                pick, dead = self._choose(weight, valid, ~blocked[..., -1])  # end free
                 rows = np.arange(alive.size)
                 uk = u[rows, pick]
                 start = first[rows, pick]
