@@ -151,7 +151,7 @@ table: $(STAMP)  ## Regenerate every table and plot in results/ (LRA, sCIFAR, ab
 bench: $(STAMP)  ## Speed and memory of the S4D layer, a 4-layer model and a training step (JSON lines).
 	$(LRA) bench --out $(RUNS)/bench.jsonl
 
-device-check:  ## On a machine with an accelerator and its own JAX (no venv): bench, dry runs, two short trainings, into OUT=runs/device-check (SECTION=quick|train|all, ~8 min on one H200).
+device-check:  ## On a machine with an accelerator and its own JAX (no venv): bench, dry runs, two short trainings, into OUT=runs/device-check (SECTION=quick|train|tune|all or a comma list, all ~8 min on one H200).
 	tools/device_check.sh $(or $(SECTION),all) $(or $(OUT),runs/device-check)
 
 tensorboard: $(STAMP)  ## Live dashboard over every run under RUNS= (each run's tensorboard/ and profile/ folders).

@@ -6,10 +6,15 @@ layer  one S4D layer's SSM (kernel + convolution + D skip), forward + backward, 
 model  a 4-layer H=128 backbone at L=1024, forward + backward.
 step   one training step of each task's `full` config at a batch that fits a small machine.
 pathx_step (with --pathx) one Path-X-sized training step: time, planned and resident memory.
+limit  first, the device's ceilings: copy bandwidth and matrix-product rates (lra/roofline.py).
 --device   an accelerator's set: the layer and the model in float32 and bfloat16, and each
            task's step at the batch size of its paper config.
-Each reports the median of `runs` timed runs after one warm-up, the compile time, and XLA's
-memory analysis of the compiled program (arguments + outputs + temporaries = peak bytes).
+--tune     instead of the above, the choices a device's defaults rest on: the training step of
+           ListOps, Pathfinder and Path-X `full` under each convolution path and dtype.
+Each reports the median of `runs` timed runs after one warm-up, the compile time, XLA's memory
+analysis of the compiled program (arguments + outputs + temporaries = peak bytes), and XLA's
+operation and byte counts with their rates (`python -m lra bench --roofline FILE` sets them
+beside the ceilings).
 """
 
 from __future__ import annotations
@@ -24,10 +29,9 @@ from collections.abc import Callable, Iterator
 import jax
 import jax.numpy as jnp
 
-from lra import records
+from lra import choose, records, roofline
 from lra.configs import get_config
 from lra.dryrun import planned, synthetic_batch
-from models import s4d
 from models.s4d import SSMConfig
 from models.sequence import Backbone
 
@@ -44,22 +48,10 @@ def measure(fn: Callable, *args, runs: int = 5) -> dict:
         jax.block_until_ready(compiled(*args))
         times.append(time.perf_counter() - t)
     peak, _ = planned(compiled)
+    counts = roofline.cost(compiled)
     return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
-            "runs": runs, "compile_s": compile_s, "peak_bytes": peak}
-
-
-def layer_fn(ssm: SSMConfig, H: int, L: int):
-    """Loss of one layer's SSM and D skip; grad w.r.t. parameters and input."""
-    kernel = s4d.S4DKernel(ssm)
-
-    def loss(params, u):
-        log_dA, dB, C = kernel.apply({"params": params["kernel"]}, H, L)
-        return jnp.sum(jnp.square(s4d.apply_ssm(ssm, u, log_dA, dB, C, params["D"])))
-
-    def init(key):
-        return {"kernel": kernel.init(key, H, L)["params"], "D": jnp.ones((H,))}
-
-    return jax.value_and_grad(loss, argnums=(0, 1)), init
+            "runs": runs, "compile_s": compile_s, "peak_bytes": peak, **counts,
+            **roofline.rates(counts, statistics.median(times))}
 
 
 def backbone_grad(model: Backbone, x: jax.Array, lengths: jax.Array, variables: dict):
@@ -79,7 +71,7 @@ def bench_layer(lengths, runs, B=16, H=128, N=64, dtypes=("float32",)) -> Iterat
         for conv in ("fft", "chunked"):
             for dtype in dtypes:
                 ssm = SSMConfig(d_state=N, bidirectional=False, conv=conv)
-                fn, init = layer_fn(ssm, H, L)
+                fn, init = choose.layer_fn(ssm, H, L)
                 u = jax.random.normal(jax.random.key(1), (B, L, H)).astype(dtype)
                 yield {"bench": "layer", "conv": conv, "dtype": dtype, "B": B, "H": H, "N": N,
                        "L": L, **measure(fn, init(jax.random.key(0)), u, runs=runs)}
@@ -100,22 +92,26 @@ def bench_model(runs, B=16, H=128, N=64, L=1024, layers=4,
                    "H": H, "N": N, "L": L, **measure(fn, *args, runs=runs)}
 
 
-def bench_step(task: str, batch: int | None, runs: int, variant: str = "full") -> Iterator[dict]:
+def bench_step(task: str, batch: int | None, runs: int, variant: str = "full",
+               overrides: tuple[str, ...] = ()) -> Iterator[dict]:
     """A training step (forward, backward, AdamW) of the task's config (`full`: the paper's) at
-    `batch` (None: the config's own)."""
+    `batch` (None: the config's own), with `section.key=value` overrides; model.conv=auto is
+    resolved as a run resolves it."""
     from lra.configs.common import task_adapter
     from lra.prepare import init_state
     from lra.steps import train_step
 
-    cfg = get_config(task, variant)
-    batch = batch or cfg.train.batch_size
     spec = task_adapter(task).SPEC
+    cfg = get_config(task, variant, list(overrides))
+    batch = batch or cfg.train.batch_size
+    cfg, _ = choose.resolve(cfg, spec, micro_batch=batch)
     L = spec.max_length
     b = synthetic_batch(spec, batch, L, seed=2)
     small = synthetic_batch(spec, 1, min(L, 64))  # the parameters do not depend on the length
     state, _, _ = init_state(cfg, spec, small, total_steps=1000, key=jax.random.key(0), jit=True)
     out = measure(train_step, state, b, jax.random.key(3), runs=runs)
-    yield {"bench": "step", "task": task, "config": variant, "batch": batch, "L": L,
+    yield {"bench": "step", "task": task, "config": variant, "set": " ".join(overrides),
+           "conv": cfg.model.conv, "dtype": cfg.model.dtype, "batch": batch, "L": L,
            "examples_per_s": batch / (out["median_ms"] / 1e3), **out}
 
 
@@ -144,25 +140,56 @@ STEP_BATCHES = (("listops", 8), ("text", 2), ("retrieval", 2), ("image", 2), ("p
                 ("pathx", 1))
 
 
-def run(quick: bool = False, pathx: bool = False, device: bool = False, out=print) -> None:
-    """Runs every benchmark, writing each row as it is measured. `quick`: short lengths, one
-    run, the smoke config's step (tests). `device`: an accelerator's sizes: float32 and
-    bfloat16, and each task's step at its paper batch size."""
-    prov = records.provenance()
-    header = {"bench": "env", "device": prov["device"], "versions": prov["versions"],
-              "commit": prov["commit"], "dirty": prov["dirty"], "machine": prov["machine"]}
-    out(json.dumps(header))
+# The device's ceilings (lra/roofline.py): bytes of the copied array, n of the matrix product;
+# each well beyond the caches (an H200's L2 holds 60 MB).
+LIMIT_SIZES = {"quick": (8 * 2**20, 128), "cpu": (512 * 2**20, 1024),
+               "device": (2 * 2**30, 8192)}
+# --tune: the steps a device's defaults rest on (the shortest task, Pathfinder, the longest),
+# under each convolution path and dtype.
+TUNE_TASKS = ("listops", "pathfinder", "pathx")
+TUNE_SETS = tuple((f"model.conv={conv}", f"model.dtype={dtype}") for conv in ("fft", "chunked")
+                  for dtype in ("float32", "bfloat16"))
+
+
+def bench_tune(quick: bool, device: bool) -> Iterator[dict]:
+    """Each TUNE_TASKS step under each TUNE_SETS: at the paper's batch on a device, the small
+    machine's batch otherwise (quick: the smoke config at batch 2)."""
+    small = dict(STEP_BATCHES)
+    for task in TUNE_TASKS[:1] if quick else TUNE_TASKS:
+        for sets in TUNE_SETS:
+            yield from bench_step(task, batch=2 if quick else None if device else small[task],
+                                  runs=1 if quick else 3, variant="smoke" if quick else "full",
+                                  overrides=sets)
+
+
+def bench_set(quick: bool, device: bool) -> Iterator[dict]:
+    """The layer, the model and each task's step (module docstring)."""
     runs = 1 if quick else 5
     lengths = (256,) if quick else (1024, 4096, 16384)
     dtypes = ("float32", "bfloat16") if device else ("float32",)
     steps = [(task, None if device else batch) for task, batch in STEP_BATCHES]
+    yield from bench_layer(lengths, runs, B=2 if quick else 16, dtypes=dtypes)
+    yield from bench_model(runs, B=2 if quick else 16, L=256 if quick else 1024,
+                           layers=1 if quick else 4, dtypes=dtypes)
+    for task, batch in steps[:1] if quick else steps:
+        yield from bench_step(task, batch=2 if quick else batch, runs=1 if quick else 3,
+                              variant="smoke" if quick else "full")
+
+
+def run(quick: bool = False, pathx: bool = False, device: bool = False, tune: bool = False,
+        out=print) -> None:
+    """Runs the benchmarks, writing each row as it is measured: the device's ceilings, then the
+    standard set, or with `tune` the tuning set. `quick`: short lengths, one run, the smoke
+    config's step (tests). `device`: an accelerator's sizes: float32 and bfloat16, and each
+    task's step at its paper batch size."""
+    prov = records.provenance()
+    header = {"bench": "env", "device": prov["device"], "versions": prov["versions"],
+              "commit": prov["commit"], "dirty": prov["dirty"], "machine": prov["machine"]}
+    out(json.dumps(header))
+    copy_bytes, n = LIMIT_SIZES["quick" if quick else "device" if device else "cpu"]
     rows = itertools.chain(
-        bench_layer(lengths, runs, B=2 if quick else 16, dtypes=dtypes),
-        bench_model(runs, B=2 if quick else 16, L=256 if quick else 1024,
-                    layers=1 if quick else 4, dtypes=dtypes),
-        (row for task, batch in (steps[:1] if quick else steps)
-         for row in bench_step(task, batch=2 if quick else batch, runs=1 if quick else 3,
-                               variant="smoke" if quick else "full")),
+        roofline.limits(copy_bytes, n, runs=3 if quick else 5),
+        bench_tune(quick, device) if tune else bench_set(quick, device),
         bench_pathx_step() if pathx else (),
     )
     for row in rows:  # one at a time: a device check cut short keeps what it measured

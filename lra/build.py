@@ -19,17 +19,22 @@ def max_length(cfg: Config, spec: TaskSpec) -> int:
 
 
 def ssm_config(cfg: Config, spec: TaskSpec) -> SSMConfig:
-    """The layer's SSMConfig: the model section's SSM options, plus the length DSS needs."""
+    """The layer's SSMConfig: the model section's SSM options, plus the length DSS needs.
+    model.conv=auto must have been resolved (lra/choose.py) before a model is built."""
+    if cfg.model.conv == "auto":
+        raise ConfigError("model.conv=auto is chosen when a run starts (lra.choose.resolve); "
+                          "set model.conv=fft or chunked to build a model without a run")
+    m = cfg.model
+    if m.n_ssm is not None and m.d_model % m.n_ssm:
+        raise ConfigError(f"model.n_ssm={m.n_ssm} must divide model.d_model={m.d_model}")
     try:
-        return SSMConfig(**ssm_options(cfg.model), l_max=max_length(cfg, spec))
+        return SSMConfig(**ssm_options(m), l_max=max_length(cfg, spec))
     except ValueError as e:
         raise ConfigError(f"model: {e}") from None
 
 
 def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
     m = cfg.model
-    if m.n_ssm is not None and m.d_model % m.n_ssm:
-        raise ConfigError(f"model.n_ssm={m.n_ssm} must divide model.d_model={m.d_model}")
     backbone = Backbone(
         vocab_size=spec.vocab_size,
         d_model=m.d_model,

@@ -18,7 +18,7 @@
                          [--data-dir DIR] [--set data.KEY=VALUE ...] [--out FILE]
   python -m lra predict --workdir DIR --out FILE.csv [--split S] [--checkpoint C] [--data-dir DIR]
   python -m lra report --runs DIR --out DIR
-  python -m lra bench [--quick] [--device] [--pathx] [--out FILE]
+  python -m lra bench [--quick] [--device] [--tune] [--pathx] [--out FILE] | --roofline FILE
   python -m lra config --task TASK [--config C --model M --set key=value ...]
   python -m lra tasks [--names [--lra]]
 
@@ -188,6 +188,11 @@ def _report(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> None:
     from lra.bench import run
 
+    if args.roofline:
+        from lra.roofline import table
+
+        print("\n".join(table(read_bench(args.roofline))))
+        return
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # `make bench` on a fresh clone
         with open(args.out, "w") as f:
@@ -196,10 +201,30 @@ def _bench(args: argparse.Namespace) -> None:
                 f.write(line + "\n")
                 f.flush()  # a run cut short keeps every line it measured
 
-            run(quick=args.quick, pathx=args.pathx, device=args.device, out=both)
+            run(quick=args.quick, pathx=args.pathx, device=args.device, tune=args.tune,
+                out=both)
     else:
-        run(quick=args.quick, pathx=args.pathx, device=args.device,
+        run(quick=args.quick, pathx=args.pathx, device=args.device, tune=args.tune,
             out=lambda line: print(line, flush=True))
+
+
+def read_bench(path: str) -> list[dict]:
+    """A bench record's rows; a missing file or a line that is not JSON is a one-line error."""
+    import json
+
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(f"--roofline {path}: {e.strerror}; pass a file `lra bench --out` "
+                          "wrote") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise ConfigError(f"{path}, line {number}: not a JSON line of `lra bench`; pass a "
+                              "file `lra bench --out` wrote") from None
+    return rows
 
 
 def _config(args: argparse.Namespace) -> None:
@@ -375,6 +400,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--device", action="store_true",
                    help="an accelerator's set: float32 and bfloat16, each task's step at its "
                         "paper batch size")
+    b.add_argument("--tune", action="store_true",
+                   help="instead: ListOps, Pathfinder and Path-X steps under each model.conv and "
+                        "model.dtype (what a device's defaults rest on)")
+    b.add_argument("--roofline", metavar="FILE",
+                   help="measure nothing: print FILE's (a bench record's) rows beside the "
+                        "device's measured ceilings, as a markdown table")
     b.set_defaults(func=_bench)
 
     k = sub.add_parser("config", help="print a run's config: every key, its value and meaning")

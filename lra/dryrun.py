@@ -8,9 +8,11 @@ activation memory divides; or model.remat=true); compile time; the step time mea
 few steps; and the time per epoch and for the whole run, training and evaluation, predicted
 from the release's split sizes (TaskSpec.release_sizes) or, given a data folder, from the data.
 
-Nothing is written, and no data is read unless a data folder is given: batches are synthetic,
-of the task's shapes. Token batches at full length are the run's slowest; tasks whose sequences
-are shorter (ListOps, Text, Retrieval pad each batch to its own bucket) run faster than this.
+model.conv=auto is resolved as a run resolves it (lra/choose.py: both paths timed) and the
+choice reported. Nothing is written, and no data is read unless a data folder is given:
+batches are synthetic, of the task's shapes. Token batches at full length are the run's
+slowest; tasks whose sequences are shorter (ListOps, Text, Retrieval pad each batch to its own
+bucket) run faster than this.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lra import records
+from lra import choose, records
 from lra.build import max_length, model_name
 from lra.configs.common import Config, task_adapter
 from lra.distributed import DataParallel
@@ -172,6 +174,8 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
     check_batches(cfg, dp)
     sizes, sizes_from = split_sizes(cfg, data_dir)
     length, bs, ebs = max_length(cfg, spec), cfg.train.batch_size, cfg.train.eval_batch_size
+    cfg, conv_choice = choose.resolve(cfg, spec,
+                                      micro_batch=bs // cfg.train.grad_accum // dp.n_devices)
     steps_per_epoch = sizes["train"] // bs
     total_steps = schedule_steps(cfg, steps_per_epoch)
     limit, limit_from = (memory_limit, "given") if memory_limit else device_memory()
@@ -183,6 +187,7 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
         epoch_s = steps_per_epoch * train["step_s"] + eval_batches * ev["eval_step_s"]
     return {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
+        "conv": cfg.model.conv, "conv_choice": conv_choice,
         "devices": dp.n_devices, "device": jax.devices()[0].device_kind,
         "platform": jax.devices()[0].platform, "batch": bs,
         "grad_accum": cfg.train.grad_accum, "length": length, **train,
@@ -213,6 +218,7 @@ def report(r: dict[str, Any]) -> list[str]:
         f"  parameters      {r['params']:,}",
         f"  batch           {r['batch']} ({r['batch'] // r['devices']} per device, "
         f"grad_accum {r['grad_accum']}) at length {r['length']:,}",
+        *([f"  convolution     {choose.describe(r['conv_choice'])}"] if r["conv_choice"] else []),
         f"  compile         {r['compile_s']:.1f} s",
         f"  memory          {size(r['peak_bytes'])} planned per device, of "
         f"{size(r['memory_bytes'])} ({r['memory_from']}): {_verdict(r)}",

@@ -7,7 +7,8 @@ folder, no half-written record. In this order, cheapest first:
   2. the workdir: a finished or failed run there, or another run's checkpoint or metrics, is
      refused; this run's checkpoint means resume;
   3. the task's data (read, checked and cached by its adapter, tasks/);
-  4. the model, its parameters, the optimiser and the compiled-on-first-call steps.
+  4. model.conv=auto's choice, timed on the device (lra/choose.py); the model, its parameters,
+     the optimiser and the compiled-on-first-call steps.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lra import checkpoint, records
+from lra import checkpoint, choose, records
 from lra.build import create_model, max_length, model_name
 from lra.configs import changes, reference
 from lra.configs.common import Config, defining, task_adapter, to_dict
@@ -94,6 +95,8 @@ def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> bool:
         saved = defining(json.loads((workdir / "config.json").read_text()))
         saved.pop("data_dir", None)
         current = defining(json.loads(json.dumps(to_dict(cfg))))  # tuples as lists, as saved
+        if current["model"]["conv"] == "auto":  # the run chose its path when it started
+            current["model"]["conv"] = saved["model"].get("conv")
         if saved != current:
             diff = sorted(k for k in saved.keys() | current.keys()
                           if saved.get(k) != current.get(k))
@@ -169,6 +172,9 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
         raise ConfigError(f"train.batch_size={bs} exceeds the "
                           f"{len(data.splits['train'])} training examples")
     total_steps = schedule_steps(cfg, steps_per_epoch)
+    saved = json.loads((workdir / "config.json").read_text())["model"]["conv"] if resuming else None
+    cfg, conv_choice = choose.resolve(cfg, data.spec, saved=saved,
+                                      micro_batch=bs // cfg.train.grad_accum // dp.n_devices)
     example = next(batches(data.splits["train"], bs, max_length=length,
                            min_bucket=cfg.train.min_bucket))
     init_key, dropout_key = jax.random.split(jax.random.key(cfg.seed))
@@ -182,6 +188,7 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
         "num_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
         "majority_baseline_test": majority_baseline(data), "data": data.source,
         "provenance": records.provenance(),
+        **({"conv_choice": conv_choice} if conv_choice else {}),
     }
     return Run(cfg=cfg, workdir=workdir, data_dir=data_dir, data=data, length=length, dp=dp,
                steps_per_epoch=steps_per_epoch, state=state, labels=labels,

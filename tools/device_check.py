@@ -1,10 +1,12 @@
 """The device check: what this project measures on a machine with an accelerator, in one command.
 
-    tools/device_check.sh [quick|train|all] [OUT] [--export DIR]   # on the device machine
-    python tools/device_check.py --smoke all OUT                    # seconds on a CPU
+    tools/device_check.sh [SECTIONS] [OUT] [--export DIR]   # on the device machine
+    python tools/device_check.py --smoke all,tune OUT       # seconds on a CPU
 
---export DIR copies the results into DIR as five files (summary.jsonl, bench.jsonl,
-dryrun.jsonl, lra_table.md, records.tar.gz): what a lent machine can send back.
+SECTIONS: quick, train, tune or all (= quick,train), or several joined by commas ("all,tune");
+they run in that order. --export DIR copies the results into DIR as at most six files
+(summary.jsonl, bench.jsonl, dryrun.jsonl, tune.jsonl, lra_table.md, records.tar.gz): what a
+lent machine can send back.
 
 Sections, each finishing on its own (every step has a time limit inside the whole check's
 budget), so a short lease still yields figures:
@@ -14,10 +16,14 @@ budget), so a short lease still yields figures:
   train  ListOps `full` on generated ListOps and Pathfinder-32 `full` on generated Pathfinder,
          each trained for a fixed time and then stopped by SIGTERM, as the trainer's own records
          (stopped.json: the tables label them partial), then `lra report` over them.
-  all    both (the default; about 8 minutes on one H200 by its budgets).
+  tune   `lra bench --device --tune`: the device's ceilings, then the ListOps, Pathfinder and
+         Path-X full steps under each model.conv and model.dtype (what the device's defaults
+         rest on), into tune.jsonl. Not in `all`: a second call, if the lease allows.
+  all    quick and train (the default; about 8 minutes on one H200 by its budgets).
 
 OUT holds: summary.jsonl (one line per step: its command, seconds, exit code, and whether it hit
-its limit), bench.jsonl, dryrun.jsonl, data/, runs/<task>/ and report/. In --smoke mode the
+its limit), bench.jsonl, dryrun.jsonl, tune.jsonl, data/, runs/<task>/ and report/.
+`python -m lra bench --roofline OUT/bench.jsonl` sets each figure beside the measured ceilings. In --smoke mode the
 sizes are tiny (bench --quick; ListOps alone, its smoke config on tiny data) so that `make test`
 runs it.
 """
@@ -41,7 +47,8 @@ TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
 # Seconds each step may take on the device (the whole check: BUDGET_S), and the training time of
 # each run. ListOps and Pathfinder data are drawn small: enough for the 2-minute runs.
 BUDGET_S = 470
-LIMITS = {"bench": 170, "dryrun": 40, "data": 60, "train": 130, "report": 30}
+LIMITS = {"bench": 170, "dryrun": 40, "data": 60, "train": 130, "report": 30, "tune": 200}
+SECTIONS = ("quick", "train", "tune")
 TRAIN_S = 100
 DATA = {"listops": ["--train", "10000", "--val", "1000", "--test", "1000"],
         "pathfinder": ["--resolution", "32", "--n", "20000"]}
@@ -121,13 +128,30 @@ class Check:
                   LIMITS["report"])
 
 
+    def tune(self) -> None:
+        bench = ["bench", "--quick"] if self.smoke else ["bench", "--device"]
+        self.step("tune", [*bench, "--tune", "--out", str(self.out / "tune.jsonl")],
+                  LIMITS["tune"])
+
+
+def sections(text: str) -> list[str]:
+    """'all,tune' -> ['quick', 'train', 'tune'] (in SECTIONS' order); a one-line error else."""
+    chosen = set()
+    for part in text.split(","):
+        if part not in (*SECTIONS, "all"):
+            raise SystemExit(f"device_check: unknown section {part!r}; choose from "
+                             f"{', '.join(SECTIONS)} or all (= quick,train), joined by commas")
+        chosen |= {"quick", "train"} if part == "all" else {part}
+    return [s for s in SECTIONS if s in chosen]
+
+
 def export(out: Path, to: Path) -> list[Path]:
     """The check's results in a few files (a device machine sends back only a few): the JSON
     lines, the LRA table, and records.tar.gz with every run's records and every step's log (no
     data, no checkpoints)."""
     to.mkdir(parents=True, exist_ok=True)
     files = [out / "summary.jsonl", out / "bench.jsonl", out / "dryrun.jsonl",
-             out / "report" / "lra_table.md"]
+             out / "tune.jsonl", out / "report" / "lra_table.md"]
     written = []
     for f in files:
         if f.exists():
@@ -142,18 +166,17 @@ def export(out: Path, to: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("section", nargs="?", default="all", choices=["quick", "train", "all"])
+    p.add_argument("sections", nargs="?", default="all", type=sections,
+                   help="quick, train, tune or all (= quick,train), joined by commas")
     p.add_argument("out", nargs="?", default=str(ROOT / "runs" / "device-check"))
     p.add_argument("--smoke", action="store_true", help="tiny sizes, seconds on a CPU")
     p.add_argument("--budget", type=float, default=BUDGET_S, help="seconds for the whole check")
-    p.add_argument("--export", metavar="DIR", help="then copy the results into DIR as 5 files")
+    p.add_argument("--export", metavar="DIR", help="then copy the results into DIR (<= 6 files)")
     args = p.parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     check = Check(Path(args.out), args.smoke, args.budget)
-    if args.section in ("quick", "all"):
-        check.quick()
-    if args.section in ("train", "all"):
-        check.train()
+    for section in args.sections:
+        getattr(check, section)()
     if args.export:
         for path in export(Path(args.out), Path(args.export)):
             print(f"exported {path}")

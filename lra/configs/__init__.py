@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from lra.configs import presets
-from lra.configs.common import WATCH_KEYS, Config, flat, override, task_adapter
+from lra.configs.common import CHOSEN_KEYS, WATCH_KEYS, Config, flat, override, task_adapter
 from lra.configs.presets import PRESETS, model_name, named_model
 from lra.errors import ConfigError
 
@@ -48,14 +48,16 @@ def reference(task: str, variant: str) -> str | None:
 
 def changes(cfg: Config) -> dict[str, Any]:
     """The dotted keys where cfg differs from its task's variant as written (the seed and the
-    keys that only watch a run, WATCH_KEYS, aside).
+    keys that only watch a run, WATCH_KEYS, aside, and the CHOSEN_KEYS a run resolved from
+    its variant's 'auto').
 
     Stored in every run record, so a table can say "full config with train.epochs=5" and a
     shortened run never passes for the full one.
     """
     base = flat(_base(cfg.task, cfg.variant))
     return {k: v for k, v in flat(cfg).items()
-            if k != "seed" and k not in WATCH_KEYS and base.get(k) != v}
+            if k != "seed" and k not in WATCH_KEYS and base.get(k) != v
+            and not (k in CHOSEN_KEYS and base.get(k) == "auto")}
 
 
 __all__ = ["MODELS", "Config", "ConfigError", "changes", "get_config", "model_name",

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import tasks
 from lra.errors import ConfigError
-from models.choices import Dtype, Norm, Padding, Pool, Postact, SSMOptions
+from models.choices import ConvChoice, Dtype, Norm, Padding, Pool, Postact, SSMOptions
 
 
 def _choices(hint: Any) -> tuple | None:
@@ -61,6 +61,9 @@ def check_choices(obj: Any, section: str) -> None:
 class ModelConfig(SSMOptions):
     """The model: SSMOptions (the layer's, documented in models/choices.py) and the blocks'."""
 
+    # The run's own: 'auto' times fft and chunked on the run's device and shape when it starts,
+    # and config.json records the one chosen (lra/choose.py); the layer takes fft or chunked.
+    conv: ConvChoice = "auto"  # how 'conv' convolves: auto (the faster here), fft or chunked
     d_model: int = 128  # H: channels of every layer
     n_layers: int = 4  # residual S4D blocks
     dtype: Dtype = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
@@ -120,6 +123,11 @@ class TrainConfig:
 # with its checkpoint's, and by `changes` (lra/configs/__init__.py).
 WATCH_KEYS = ("train.sanity", "train.stop_when_stuck", "train.tensorboard", "train.wandb",
               "train.profile_steps")
+
+
+# Keys a run may leave to 'auto' and resolve when it starts (lra/choose.py): the run's config
+# holds the choice, which `changes` does not count as a change from an 'auto' in its variant.
+CHOSEN_KEYS = ("model.conv",)
 
 
 def parse_sanity(text: str, key: str = "train.sanity") -> tuple[tuple[int, float], ...]:

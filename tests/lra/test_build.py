@@ -26,8 +26,16 @@ def test_model_keys_reach_the_ssm():
     model = create_model(cfg, SPEC)
     assert model.backbone.ssm == ssm and model.backbone.dtype == jnp.bfloat16
     assert model_name(cfg.model) == "S4D-LegS (zoh, Re relu, Δ softplus, B frozen)"
-    assert ssm_config(get_config("listops", "smoke"), SPEC).b_init == "ones"
-    assert ssm_config(get_config("listops", "smoke", ["max_length=512"]), SPEC).l_max == 512
+    fft = ["model.conv=fft"]
+    assert ssm_config(get_config("listops", "smoke", fft), SPEC).b_init == "ones"
+    assert ssm_config(get_config("listops", "smoke", [*fft, "max_length=512"]), SPEC).l_max == 512
+
+
+def test_conv_auto_is_resolved_by_a_run_not_by_the_model():
+    # model.conv=auto (the default) is chosen by timing when a run starts (lra/choose.py); a
+    # model built outside a run must name its path.
+    with pytest.raises(ConfigError, match="model.conv=auto is chosen when a run starts"):
+        create_model(get_config("listops", "smoke"), SPEC)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +48,7 @@ def test_model_keys_reach_the_ssm():
 )
 def test_bad_model_values(item, message):
     with pytest.raises(ConfigError, match=message):
-        create_model(get_config("listops", "smoke", [item]), SPEC)
+        create_model(get_config("listops", "smoke", [item, "model.conv=fft"]), SPEC)
 
 
 @pytest.mark.parametrize("model, overrides, name", [
@@ -62,7 +70,8 @@ def test_model_presets_and_names(model, overrides, name):
     # Named models are recognised from the choices, in a config or in a record's config.json.
     assert named_model(cfg.model) == (None if overrides else model)
     assert named_model(dataclasses.asdict(cfg.model)) == named_model(cfg.model)
-    b_init = ssm_config(cfg, SPEC).b_init
+    b_init = ssm_config(get_config("listops", "smoke", [*overrides, "model.conv=fft"],
+                                   model=model), SPEC).b_init
     assert b_init == ("hippo" if model == "s4d-legs" or "hippo" in str(overrides) else "ones")
     with pytest.raises(ConfigError, match="unknown model 's4d-foo'; choose one of s4d-legs"):
         get_config("listops", "smoke", model="s4d-foo")

@@ -89,12 +89,19 @@ def batches(*args, **kwargs):
                 os.kill(os.getpid(), signal.SIGTERM)
         yield batch
 lra.prepare.batches = batches
+if os.environ.get("CHOOSE"):  # this process's timing of model.conv=auto, planted
+    from lra import choose
+    choose.choose = lambda *a: {"chosen": os.environ["CHOOSE"], "median_ms": {"fft": 1.0,
+                                "chunked": 1.0}, "shape": [1, 1, 1], "dtype": "float32",
+                                "device": "cpu"}
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def two_processes(args: list[str], tmp_path: Path, stop_at: tuple[int, int] = (0, 0)):
-    """Runs args in two processes joined by jax.distributed on localhost; (codes, outputs)."""
+def two_processes(args: list[str], tmp_path: Path, stop_at: tuple[int, int] = (0, 0),
+                  choose: tuple[str, str] = ("", "")):
+    """Runs args in two processes joined by jax.distributed on localhost; (codes, outputs).
+    choose: what each process's timing of model.conv=auto finds ('': timed for real)."""
     import socket
 
     with socket.socket() as s:
@@ -104,6 +111,7 @@ def two_processes(args: list[str], tmp_path: Path, stop_at: tuple[int, int] = (0
     for i in range(2):
         env = {**os.environ, "JAX_PLATFORMS": "cpu", "LRA_COORDINATOR": f"localhost:{port}",
                "LRA_NUM_PROCESSES": "2", "LRA_PROCESS_ID": str(i), "STOP_AT": str(stop_at[i]),
+               "CHOOSE": choose[i],
                "LRA_CACHE_DIR": str(tmp_path / f"cache{i}")}
         procs.append(subprocess.Popen([sys.executable, "-c", PREEMPTED, *args], cwd=REPO,
                                       env=env, stdout=subprocess.PIPE,
@@ -116,13 +124,17 @@ def test_two_processes_stop_together_resume_and_train_like_one(tmp_path):
     """jax.distributed over two CPU processes (gloo collectives): each reads half of each batch
     and process 0 writes the records. SIGTERM to one process (not the writer) at step 4 stops
     both there: each saves step 4 and exits 143, neither waits in a save the other never joins.
-    Rerun, they resume, and the records equal a one-process run's."""
+    Rerun, they resume, and the records equal a one-process run's. Their timings of
+    model.conv=auto disagree (planted): both run process 0's choice."""
     gen.generate(tmp_path / "data", train=48, val=40, test=40, min_length=5, max_length=40,
                  max_depth=4, seed=1)
     args = [*ARGS, "--set", "train.epochs=2", "--data-dir", str(tmp_path / "data")]
     two = [*args, "--workdir", str(tmp_path / "two")]
-    codes, outs = two_processes(two, tmp_path, stop_at=(0, 4))
+    codes, outs = two_processes(two, tmp_path, stop_at=(0, 4), choose=("fft", "chunked"))
     assert codes == [143, 143], outs[0][-1500:] + outs[1][-1500:]
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["model"]["conv"] == "fft"
+    assert all("model.conv=auto: fft (1.0 ms; chunked 1.0 ms)" in out and
+               "chosen by process 0" in out for out in outs)
     assert all("stopped by SIGTERM at step 4;" in out for out in outs)
     assert checkpoint.latest_step(tmp_path / "two") == 4
     codes, outs = two_processes(two, tmp_path)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import lra.prepare
+from lra import choose
 from lra.build import max_length
 from lra.checkpoint import Checkpoints
 from lra.cli import main
@@ -53,6 +54,7 @@ def without_timing(rows):
 
 def first_state(cfg, data, seed=0):
     """A new run's train state (from other weights than the run's when seed differs)."""
+    cfg = choose.with_conv(cfg, "fft") if cfg.model.conv == "auto" else cfg
     example = next(batches(data.splits["train"], 8, max_length=max_length(cfg, data.spec)))
     return init_state(cfg, data.spec, example, 24, jax.random.key(seed))[0]
 
@@ -96,6 +98,9 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
     for key in ("val_accuracy", "test_accuracy", "best_epoch", "steps", "train_loss_by_epoch"):
         assert a[key] == b[key], key
     assert b["resumed_from_step"] == 7 and a["resumed_from_step"] is None
+    # model.conv=auto: the resumed run goes on with the path its config.json records, untimed.
+    assert b["conv_choice"] == {"chosen": a["conv_choice"]["chosen"],
+                                "by": "the resumed run's config.json"}
     train_rows = [r for r in whole if r["split"] == "train"]
     assert all(r["examples_per_s"] > 0 and r["step_time_s"] > 0 for r in train_rows)
     # The best checkpoint of the resumed run holds the best epoch's state: its val accuracy,

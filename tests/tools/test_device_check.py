@@ -19,20 +19,24 @@ def lines(path: Path) -> list[dict]:
 def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     out = tmp_path / "check"
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "device_check.py"), "--smoke",
-                           "all", str(out), "--export", str(tmp_path / "back")], cwd=ROOT,
+                           "all,tune", str(out), "--export", str(tmp_path / "back")], cwd=ROOT,
                           capture_output=True, text=True, timeout=600,
                           env={**os.environ, "LRA_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = lines(out / "summary.jsonl")
     assert [r["step"] for r in summary] == [
-        "bench", "dryrun-listops", "data-listops", "train-listops", "report"]
+        "bench", "dryrun-listops", "data-listops", "train-listops", "report", "tune"]
     assert all(r["exit_code"] == 0 and not r["over_limit"] for r in summary), summary
     bench = lines(out / "bench.jsonl")
     assert bench[0]["bench"] == "env" and bench[0]["device"]["platform"] == "cpu"
-    kinds = {(r["bench"], r.get("conv")) for r in bench[1:]}
+    kinds = {(r["bench"], r.get("conv")) for r in bench[1:] if r["bench"] in ("layer", "model")}
     assert kinds == {("layer", "fft"), ("layer", "chunked"), ("model", "fft"),
-                     ("model", "chunked"), ("step", None)}
-    assert all(r["median_ms"] > 0 and r["peak_bytes"] > 0 for r in bench[1:])
+                     ("model", "chunked")}
+    assert [r["conv"] in ("fft", "chunked") for r in bench if r["bench"] == "step"] == [True]
+    assert [r["limit"] for r in bench if r["bench"] == "limit"] == ["copy", "matmul", "matmul"]
+    assert all(r["median_ms"] > 0 and r["flops"] > 0 and r["bytes_accessed"] > 0
+               for r in bench[1:])
+    assert all(r["peak_bytes"] > 0 for r in bench[1:] if r["bench"] != "limit")
     (dry,) = lines(out / "dryrun.jsonl")  # the dry run of `train --dry-run --json`
     assert (dry["task"], dry["variant"], dry["batch"], dry["length"], dry["devices"]) == (
         "listops", "smoke", 8, 2048, 1)
@@ -48,10 +52,17 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     assert result["epochs_completed"] == 2 and result["data"]["kind"] == "generated"
     table = (out / "report" / "lra_table.md").read_text()
     assert "ours: smoke config with train.epochs=2, generated data, 2/2 epochs" in table
-    # What a lent machine sends back: five files, the records and logs in one archive.
+    # The tuning set: each convolution path and dtype of the ListOps step, after the ceilings.
+    tune = lines(out / "tune.jsonl")
+    assert [(r["conv"], r["dtype"]) for r in tune if r["bench"] == "step"] == [
+        ("fft", "float32"), ("fft", "bfloat16"), ("chunked", "float32"),
+        ("chunked", "bfloat16")]
+    assert [r.get("limit") for r in tune if r["bench"] == "limit"] == ["copy", "matmul", "matmul"]
+    # What a lent machine sends back: six files, the records and logs in one archive.
     back = tmp_path / "back"
     assert sorted(p.name for p in back.iterdir()) == [
-        "bench.jsonl", "dryrun.jsonl", "lra_table.md", "records.tar.gz", "summary.jsonl"]
+        "bench.jsonl", "dryrun.jsonl", "lra_table.md", "records.tar.gz", "summary.jsonl",
+        "tune.jsonl"]
     with tarfile.open(back / "records.tar.gz") as tar:
         names = tar.getnames()
     assert "runs/listops/result.json" in names and "train-listops.log" in names

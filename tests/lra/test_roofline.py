@@ -1,0 +1,55 @@
+"""The figures beside the device's limits: XLA's counts, the measured ceilings, the shares."""
+
+import json
+
+import pytest
+
+from lra import roofline
+from lra.cli import main
+
+
+def test_the_ceilings_are_measured_and_xla_counts_what_they_move():
+    copy, f32, bf16 = roofline.limits(copy_bytes=8 * 2**20, matmul_n=128, runs=1)
+    # The copy x + 1 reads and writes the array once: XLA's byte count is ours.
+    assert copy["bytes_accessed"] == 2 * 8 * 2**20 and copy["bytes_per_s"] > 0
+    n = 128
+    assert f32["dtype"] == "float32" and f32["flops"] == 2 * n**3  # n³ multiply-adds
+    # A CPU multiplies bfloat16 in float32: XLA adds the conversions of both inputs and the
+    # output (3n²); the rate counts the product's 2n³ alone.
+    assert bf16["dtype"] == "bfloat16" and 2 * n**3 <= bf16["flops"] <= 2 * n**3 + 3 * n**2
+    for row in (f32, bf16):
+        assert row["flops_per_s"] == pytest.approx(2 * n**3 / (row["median_ms"] / 1e3))
+
+
+def test_shares_say_how_far_from_each_limit_and_which_binds():
+    limit = {"copy": 100e9, "float32": 10e12, "bfloat16": 40e12}
+    row = {"bench": "layer", "L": 1024, "conv": "fft", "dtype": "float32", "median_ms": 2.0,
+           "flops_per_s": 1e12, "bytes_per_s": 50e9}
+    s = roofline.shares(row, limit)
+    assert s.pop("bound") == "memory"
+    assert s == pytest.approx({"of_bandwidth": 0.5, "of_matmul": 0.1, "intensity": 20.0,
+                               "ridge": 100.0})
+    heavy = roofline.shares({**row, "dtype": "bfloat16", "flops_per_s": 30e12}, limit)
+    assert heavy["of_matmul"] == pytest.approx(0.75) and heavy["bound"] == "compute"
+    assert roofline.shares(row, {})["of_bandwidth"] is None  # a record without ceilings
+
+
+def test_roofline_prints_a_bench_record_as_a_table(tmp_path, capsys):
+    rows = [{"bench": "env", "device": {"kind": "cpu"}},
+            {"bench": "limit", "limit": "copy", "bytes_per_s": 100e9},
+            {"bench": "limit", "limit": "matmul", "dtype": "float32", "flops_per_s": 10e12},
+            {"bench": "step", "task": "listops", "config": "full", "batch": 50, "conv": "fft",
+             "dtype": "float32", "set": "", "median_ms": 40.0, "flops_per_s": 2e12,
+             "bytes_per_s": 25e9}]
+    path = tmp_path / "bench.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["bench", "--roofline", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "copy 100 GB/s, matrix product float32 10.00 TFLOP/s" in out
+    assert "| listops full step, batch 50, fft float32 | 40.0 | 2,000.0 | 25.0 | 25.0% | " \
+           "20.0% | 80.0 (100) | memory |" in out
+    path.write_text(path.read_text() + "not json\n")
+    assert main(["bench", "--roofline", str(path)]) == 2
+    assert f"{path}, line 5: not a JSON line of `lra bench`" in capsys.readouterr().err
+    assert main(["bench", "--roofline", str(tmp_path / "none.jsonl")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
