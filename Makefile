@@ -87,7 +87,7 @@ test: $(STAMP)  ## Run the whole test suite on the CPU (about 6 min on 2 cores; 
 # optimiser, the dry run and the tables: where a new jax, flax, optax or orbax would break.
 FAST_TESTS := tests/models tests/lra/test_train.py tests/lra/test_resume.py \
 	tests/lra/test_checkpoint.py tests/lra/test_optim.py tests/lra/test_dryrun.py \
-	tests/lra/report tests/tasks/test_base.py
+	tests/lra/test_choose.py tests/lra/test_roofline.py tests/lra/report tests/tasks/test_base.py
 LATEST := .venv-latest
 test-latest:  ## A second venv (.venv-latest) with the newest releases the registry serves, past our caps; runs a fast subset of the tests.
 	test -x $(LATEST)/bin/python || $(PY) -m venv $(LATEST)
