@@ -10,8 +10,9 @@ lent machine can send back.
 
 Sections, each finishing on its own (every step has a time limit inside the whole check's
 budget), so a short lease still yields figures:
-  quick  `lra bench --device` (the S4D layer at L = 1k, 4k, 16k, FFT and chunked, float32 and
-         bfloat16; the 4-layer model; each task's full training step at its paper batch), then
+  quick  `lra bench --device` (the device's ceilings: copy bandwidth, matrix-product rates; the
+         S4D layer at L = 1k, 4k, 16k, FFT and chunked, float32 and bfloat16; the 4-layer model;
+         each task's full training step at its paper batch, model.conv=auto resolved), then
          the dry run of all six full configs (memory, step time, time per epoch beside S4's).
   train  ListOps `full` on generated ListOps and Pathfinder-32 `full` on generated Pathfinder,
          each trained for a fixed time and then stopped by SIGTERM, as the trainer's own records
@@ -23,9 +24,9 @@ budget), so a short lease still yields figures:
 
 OUT holds: summary.jsonl (one line per step: its command, seconds, exit code, and whether it hit
 its limit), bench.jsonl, dryrun.jsonl, tune.jsonl, data/, runs/<task>/ and report/.
-`python -m lra bench --roofline OUT/bench.jsonl` sets each figure beside the measured ceilings. In --smoke mode the
-sizes are tiny (bench --quick; ListOps alone, its smoke config on tiny data) so that `make test`
-runs it.
+`python -m lra bench --roofline OUT/bench.jsonl` sets each figure beside the ceilings measured
+on the same device. In --smoke mode the sizes are tiny (bench --quick; ListOps alone, its smoke
+config on tiny data) so that `make test` runs it.
 """
 
 from __future__ import annotations
@@ -109,6 +110,18 @@ class Check:
             self.step(f"dryrun-{task}", ["train", "--task", task, "--config", variant,
                                          "--dry-run", "--json", "--dry-run-steps", "2"],
                       LIMITS["dryrun"], stdout=self.out / "dryrun.jsonl")
+        self.targets()
+
+    def targets(self) -> None:
+        """The project's speed targets against the dry runs (lra/targets.py), one summary row."""
+        if str(ROOT) not in sys.path:  # the checkout's lra, which the steps' `python -m lra` run
+            sys.path.insert(0, str(ROOT))
+        from lra import targets
+
+        path = self.out / "dryrun.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()] \
+            if path.exists() else []
+        self._log({"step": "targets", **targets.check(rows)})
 
     def train(self) -> None:
         data, runs = self.out / "data", self.out / "runs"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from lra import targets
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,8 +27,13 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = lines(out / "summary.jsonl")
     assert [r["step"] for r in summary] == [
-        "bench", "dryrun-listops", "data-listops", "train-listops", "report", "tune"]
-    assert all(r["exit_code"] == 0 and not r["over_limit"] for r in summary), summary
+        "bench", "dryrun-listops", "targets", "data-listops", "train-listops", "report", "tune"]
+    steps = [r for r in summary if r["step"] != "targets"]
+    assert all(r["exit_code"] == 0 and not r["over_limit"] for r in steps), summary
+    # The targets need full dry runs: the smoke check has none, so every verdict stays open.
+    (goals,) = [r for r in summary if r["step"] == "targets"]
+    assert goals["six_runs"]["missing"] == list(targets.LRA_TASKS)
+    assert {t: e["met"] for t, e in goals["epochs"].items()} == {"pathx": None, "listops": None}
     bench = lines(out / "bench.jsonl")
     assert bench[0]["bench"] == "env" and bench[0]["device"]["platform"] == "cpu"
     kinds = {(r["bench"], r.get("conv")) for r in bench[1:] if r["bench"] in ("layer", "model")}
