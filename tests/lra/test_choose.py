@@ -1,13 +1,11 @@
 """model.conv=auto: both paths timed on the run's device and shape, the faster one run and
-recorded; a config that names a path, and a recurrent model, are not timed."""
-
-import json
+recorded; a config that names a path, and a recurrent model, are not timed. (A run's records
+of its choice, and a resumed run keeping it: tests/lra/test_resume.py.)"""
 
 import jax
 import pytest
 
 from lra import choose
-from lra.cli import main
 from lra.configs import changes, get_config
 from lra.errors import TrainingError
 from models.s4d import SSMConfig
@@ -42,18 +40,6 @@ def test_resolve_writes_the_choice_into_the_config():
                                                        "by": "mode=recurrent (not timed)"}
     kept, choice = choose.resolve(cfg, SPEC, micro_batch=2, saved="chunked")
     assert kept.model.conv == "chunked" and choice["by"] == "the resumed run's config.json"
-
-
-def test_a_run_records_which_path_it_chose(listops_data, tmp_path, capsys):
-    code = main(["train", "--task", "listops", "--config", "smoke", "--data-dir",
-                 str(listops_data), "--workdir", str(tmp_path / "run"), "--set",
-                 "train.epochs=1", "--set", "train.tensorboard=false"])
-    assert code == 0
-    config = json.loads((tmp_path / "run" / "config.json").read_text())
-    result = json.loads((tmp_path / "run" / "result.json").read_text())
-    assert config["model"]["conv"] == result["conv_choice"]["chosen"] in ("fft", "chunked")
-    assert "model.conv" not in result["config_changes"]
-    assert "model.conv=auto: " in capsys.readouterr().out
 
 
 def test_a_path_that_fails_on_the_device_is_left_out(monkeypatch):

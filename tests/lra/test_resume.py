@@ -75,6 +75,13 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
                      str(listops_data), "--workdir", str(workdir), *ARGS])
 
     assert train(tmp_path / "whole") == 0
+    # model.conv=auto (the default): the run timed both paths and says which one it ran.
+    config = json.loads((tmp_path / "whole" / "config.json").read_text())
+    a = json.loads((tmp_path / "whole" / "result.json").read_text())
+    assert config["model"]["conv"] == a["conv_choice"]["chosen"] in ("fft", "chunked")
+    assert set(a["conv_choice"]["median_ms"]) == {"fft", "chunked"}
+    assert "model.conv" not in a["config_changes"]
+    assert f"model.conv=auto: {config['model']['conv']} (" in capsys.readouterr().out
     # 96 // 8 = 12 steps per epoch; SIGTERM arrives while batch 7 trains (mid-epoch 1: the
     # periodic checkpoint was at step 6, the logging window holds steps 6 and 7).
     with monkeypatch.context() as m:
@@ -99,8 +106,8 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
         assert a[key] == b[key], key
     assert b["resumed_from_step"] == 7 and a["resumed_from_step"] is None
     # model.conv=auto: the resumed run goes on with the path its config.json records, untimed.
-    assert b["conv_choice"] == {"chosen": a["conv_choice"]["chosen"],
-                                "by": "the resumed run's config.json"}
+    cut_conv = json.loads((tmp_path / "cut" / "config.json").read_text())["model"]["conv"]
+    assert b["conv_choice"] == {"chosen": cut_conv, "by": "the resumed run's config.json"}
     train_rows = [r for r in whole if r["split"] == "train"]
     assert all(r["examples_per_s"] > 0 and r["step_time_s"] > 0 for r in train_rows)
     # The best checkpoint of the resumed run holds the best epoch's state: its val accuracy,
