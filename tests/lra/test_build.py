@@ -35,7 +35,7 @@ def test_conv_auto_is_resolved_by_a_run_not_by_the_model():
     # model.conv=auto (the default) is chosen by timing when a run starts (lra/choose.py); a
     # model built outside a run must name its path.
     with pytest.raises(ConfigError, match="model.conv=auto is chosen when a run starts"):
-        create_model(get_config("listops", "smoke"), SPEC)
+        create_model(get_config("listops", "smoke", ["model.conv=auto"]), SPEC)
 
 
 @pytest.mark.parametrize(

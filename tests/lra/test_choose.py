@@ -26,18 +26,21 @@ def test_both_paths_are_timed_and_the_faster_taken_once_per_process():
 
 
 def test_resolve_writes_the_choice_into_the_config():
-    cfg = get_config("listops", "smoke", ["max_length=128"])
-    assert cfg.model.conv == "auto"
+    assert get_config("listops", "full").model.conv == "auto"  # the default
+    cfg = get_config("listops", "smoke", ["max_length=128", "model.conv=auto"])
     resolved, choice = choose.resolve(cfg, SPEC, micro_batch=2)
     assert resolved.model.conv == choice["chosen"] in ("fft", "chunked")
     assert choice["shape"] == [2, 128, cfg.model.d_model]
-    assert "model.conv" not in changes(resolved)  # the variant said auto: not a change
     named = get_config("listops", "smoke", ["model.conv=chunked"])
     assert choose.resolve(named, SPEC, micro_batch=2) == (named, None)
-    recurrent = get_config("listops", "smoke", ["model.mode=recurrent"])
+    recurrent = get_config("listops", "smoke", ["model.mode=recurrent", "model.conv=auto"])
     resolved, choice = choose.resolve(recurrent, SPEC, micro_batch=2)
     assert resolved.model.conv == "fft" and choice == {"chosen": "fft",
                                                        "by": "mode=recurrent (not timed)"}
+    # A path chosen for a variant's auto is no change from it; from a variant's fft it is.
+    assert "model.conv" not in changes(choose.with_conv(get_config("listops", "full"), "chunked"))
+    assert changes(choose.with_conv(get_config("listops", "smoke"), "chunked")) == {
+        "model.conv": "chunked"}
     kept, choice = choose.resolve(cfg, SPEC, micro_batch=2, saved="chunked")
     assert kept.model.conv == "chunked" and choice["by"] == "the resumed run's config.json"
 

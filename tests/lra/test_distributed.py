@@ -129,7 +129,7 @@ def test_two_processes_stop_together_resume_and_train_like_one(tmp_path):
     gen.generate(tmp_path / "data", train=48, val=40, test=40, min_length=5, max_length=40,
                  max_depth=4, seed=1)
     args = [*ARGS, "--set", "train.epochs=2", "--data-dir", str(tmp_path / "data")]
-    two = [*args, "--workdir", str(tmp_path / "two")]
+    two = [*args, "--set", "model.conv=auto", "--workdir", str(tmp_path / "two")]
     codes, outs = two_processes(two, tmp_path, stop_at=(0, 4), choose=("fft", "chunked"))
     assert codes == [143, 143], outs[0][-1500:] + outs[1][-1500:]
     assert json.loads((tmp_path / "two" / "config.json").read_text())["model"]["conv"] == "fft"
