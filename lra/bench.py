@@ -23,7 +23,6 @@ import functools
 import itertools
 import json
 import statistics
-import time
 from collections.abc import Callable, Iterator
 
 import jax
@@ -32,21 +31,14 @@ import jax.numpy as jnp
 from lra import choose, records, roofline
 from lra.configs import get_config
 from lra.dryrun import planned, synthetic_batch
+from lra.timing import compile_and_time
 from models.s4d import SSMConfig
 from models.sequence import Backbone
 
 
 def measure(fn: Callable, *args, runs: int = 5) -> dict:
     """Compile fn(*args), run it once, then time `runs` runs. Returns times and memory."""
-    t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    compile_s = time.perf_counter() - t0
-    jax.block_until_ready(compiled(*args))
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        times.append(time.perf_counter() - t)
+    compiled, compile_s, times = compile_and_time(fn, *args, runs=runs)
     peak, _ = planned(compiled)
     counts = roofline.cost(compiled)
     return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),

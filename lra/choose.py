@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import time
 from typing import Any
 
 import jax
@@ -28,6 +27,7 @@ import numpy as np
 from lra.build import max_length, ssm_config
 from lra.configs.common import Config
 from lra.errors import TrainingError
+from lra.timing import compile_and_time
 from models import s4d
 from models.choices import Conv, values
 from models.s4d import SSMConfig
@@ -59,16 +59,8 @@ def time_path(ssm: SSMConfig, B: int, L: int, H: int, dtype: str, device,
     fn, init = layer_fn(ssm, H, L)
     params = jax.device_put(init(jax.random.key(0)), device)
     u = jax.device_put(jax.random.normal(jax.random.key(1), (B, L, H)).astype(dtype), device)
-    compiled = jax.jit(fn).lower(params, u).compile()
-    jax.block_until_ready(compiled(params, u))
-    times = []
-    for _ in range(RUNS):
-        t = time.perf_counter()
-        jax.block_until_ready(compiled(params, u))
-        times.append(1e3 * (time.perf_counter() - t))
-        if times[0] > give_up_ms:
-            break
-    return statistics.median(times)
+    _, _, times = compile_and_time(fn, params, u, runs=RUNS, give_up_s=give_up_ms / 1e3)
+    return 1e3 * statistics.median(times)
 
 
 def choose(ssm: SSMConfig, B: int, L: int, H: int, dtype: str) -> dict[str, Any]:

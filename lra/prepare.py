@@ -83,8 +83,9 @@ def check_batches(cfg: Config, dp: DataParallel) -> None:
     dp.check("train.eval_batch_size", t.eval_batch_size)
 
 
-def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> bool:
-    """True if workdir holds this run's checkpoint (resume); raises if it holds anything else.
+def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> dict | None:
+    """The saved config (its config.json) if workdir holds this run's checkpoint (resume), else
+    None; raises if it holds anything else.
 
     Reads only: a workdir that is refused is left exactly as it was."""
     for name, what in ENDED.items():
@@ -103,7 +104,7 @@ def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> bool:
             raise TrainingError(f"{workdir} holds a checkpoint of a run with another config "
                                 f"(differs in {', '.join(diff)}); resume it with its own config, "
                                 "or pass a new --workdir.")
-        return True
+        return saved
     if (workdir / "metrics.jsonl").exists():
         raise TrainingError(f"{workdir} holds a run without a checkpoint to resume from "
                             "(metrics.jsonl); nothing was changed. Pass a new --workdir, or "
@@ -111,7 +112,7 @@ def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> bool:
     if resume:
         raise TrainingError(f"--resume: {workdir} holds no checkpoint to resume from; leave out "
                             "--resume to start the run there.")
-    return False
+    return None
 
 
 def load_task(cfg: Config, data_dir: str) -> TaskData:
@@ -164,7 +165,7 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
     workdir, data_dir = Path(workdir), str(data_dir)
     dp = DataParallel()
     check_batches(cfg, dp)
-    resuming = check_workdir(cfg, workdir, resume=resume)
+    saved = check_workdir(cfg, workdir, resume=resume)  # None: a new run
     data = load_task(cfg, data_dir)
     length, bs = max_length(cfg, data.spec), cfg.train.batch_size
     steps_per_epoch = num_batches(len(data.splits["train"]), bs, drop_last=True)
@@ -172,8 +173,8 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
         raise ConfigError(f"train.batch_size={bs} exceeds the "
                           f"{len(data.splits['train'])} training examples")
     total_steps = schedule_steps(cfg, steps_per_epoch)
-    saved = json.loads((workdir / "config.json").read_text())["model"]["conv"] if resuming else None
-    cfg, conv_choice = choose.resolve(cfg, data.spec, saved=saved,
+    cfg, conv_choice = choose.resolve(cfg, data.spec,
+                                      saved=saved["model"]["conv"] if saved else None,
                                       micro_batch=bs // cfg.train.grad_accum // dp.n_devices)
     example = next(batches(data.splits["train"], bs, max_length=length,
                            min_bucket=cfg.train.min_bucket))
@@ -193,6 +194,6 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
     return Run(cfg=cfg, workdir=workdir, data_dir=data_dir, data=data, length=length, dp=dp,
                steps_per_epoch=steps_per_epoch, state=state, labels=labels,
                schedules=schedules, train_fn=train_fn, eval_fn=eval_fn,
-               dropout_key=dropout_key, resuming=resuming,
+               dropout_key=dropout_key, resuming=saved is not None,
                main=jax.process_index() == 0, started=started, header=header,
                sanity=sanity_points(cfg))

@@ -15,12 +15,13 @@ the bandwidth is larger than its share of the matrix rate.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+
+from lra.timing import compile_and_time
 
 GB = 1e9
 
@@ -46,13 +47,7 @@ def rates(counts: dict[str, float | None], seconds: float) -> dict[str, float | 
 
 def _median_s(fn, *args, runs: int) -> tuple[float, Any]:
     """(median seconds of `runs` runs after one warm-up, the compiled program)."""
-    compiled = jax.jit(fn).lower(*args).compile()
-    jax.block_until_ready(compiled(*args))
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        times.append(time.perf_counter() - t)
+    compiled, _, times = compile_and_time(fn, *args, runs=runs)
     return statistics.median(times), compiled
 
 

@@ -1,0 +1,31 @@
+"""Timing a jitted program: compile it, run it once (the warm-up), then time runs of it.
+
+The benchmarks (lra/bench.py), the device's ceilings (lra/roofline.py) and model.conv=auto's
+choice (lra/choose.py) all time programs this way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+
+def compile_and_time(fn: Callable, *args, runs: int,
+                     give_up_s: float = float("inf")) -> tuple[Any, float, list[float]]:
+    """(the compiled fn(*args), its compile seconds, the seconds of each timed run). Stops after
+    the first timed run if that is over give_up_s (a program that cannot win)."""
+    t0 = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = time.perf_counter() - t0
+    jax.block_until_ready(compiled(*args))
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        times.append(time.perf_counter() - t)
+        if times[0] > give_up_s:
+            break
+    return compiled, compile_s, times
