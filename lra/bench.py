@@ -10,7 +10,8 @@ limit  first, the device's ceilings: copy bandwidth and matrix-product rates (lr
 --device   an accelerator's set: the layer and the model in float32 and bfloat16, and each
            task's step at the batch size of its paper config.
 --tune     instead of the above, the choices a device's defaults rest on: the training step of
-           ListOps, Pathfinder and Path-X `full` under each convolution path and dtype.
+           ListOps, Pathfinder and Path-X `full` under each convolution path and dtype, then
+           under each of the platform's candidate XLA flags (train.xla_flags).
 Each reports the median of `runs` timed runs after one warm-up, the compile time, XLA's memory
 analysis of the compiled program (arguments + outputs + temporaries = peak bytes), and XLA's
 operation and byte counts with their rates (`python -m lra bench --roofline FILE` sets them
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator
 import jax
 import jax.numpy as jnp
 
-from lra import choose, records, roofline
+from lra import choose, records, roofline, xla
 from lra.configs import get_config
 from lra.dryrun import planned, synthetic_batch
 from lra.timing import compile_and_time
@@ -36,9 +37,10 @@ from models.s4d import SSMConfig
 from models.sequence import Backbone
 
 
-def measure(fn: Callable, *args, runs: int = 5) -> dict:
-    """Compile fn(*args), run it once, then time `runs` runs. Returns times and memory."""
-    compiled, compile_s, times = compile_and_time(fn, *args, runs=runs)
+def measure(fn: Callable, *args, runs: int = 5, options: dict | None = None) -> dict:
+    """Compile fn(*args) (with XLA's compile `options`), run it once, then time `runs` runs.
+    Returns times and memory."""
+    compiled, compile_s, times = compile_and_time(fn, *args, runs=runs, options=options)
     peak, _ = planned(compiled)
     counts = roofline.cost(compiled)
     return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
@@ -101,9 +103,10 @@ def bench_step(task: str, batch: int | None, runs: int, variant: str = "full",
     b = synthetic_batch(spec, batch, L, seed=2)
     small = synthetic_batch(spec, 1, min(L, 64))  # the parameters do not depend on the length
     state, _, _ = init_state(cfg, spec, small, total_steps=1000, key=jax.random.key(0), jit=True)
-    out = measure(train_step, state, b, jax.random.key(3), runs=runs)
+    out = measure(train_step, state, b, jax.random.key(3), runs=runs, options=xla.options(cfg))
     yield {"bench": "step", "task": task, "config": variant, "set": " ".join(overrides),
-           "conv": cfg.model.conv, "dtype": cfg.model.dtype, "batch": batch, "L": L,
+           "conv": cfg.model.conv, "dtype": cfg.model.dtype, "xla_flags": cfg.train.xla_flags,
+           "batch": batch, "L": L,
            "examples_per_s": batch / (out["median_ms"] / 1e3), **out}
 
 
@@ -141,18 +144,36 @@ LIMIT_SIZES = {"quick": (8 * 2**20, 128), "cpu": (512 * 2**20, 1024),
 TUNE_TASKS = ("listops", "pathfinder", "pathx")
 TUNE_SETS = tuple((f"model.conv={conv}", f"model.dtype={dtype}") for conv in ("fft", "chunked")
                   for dtype in ("float32", "bfloat16"))
+# Then XLA's code-generation flags of the platform (train.xla_flags, lra/xla.py), one at a time,
+# under the task's faster float32 path. The GPU's: JAX's GPU performance tips (Triton for every
+# matrix product it can do), NVIDIA JAX-Toolbox's images of 2023-24 (cuBLAS for every one), and
+# no CUDA graphs. The CPU's: without XNNPACK (about 10% faster on the ListOps step of this
+# project's 2-core CPU, once), and 512-bit vectors.
+TUNE_FLAGS = {"gpu": ("--xla_gpu_triton_gemm_any=true", "--xla_gpu_enable_triton_gemm=false",
+                      "--xla_gpu_enable_command_buffer="),
+              "cpu": ("--xla_cpu_use_xnnpack=false", "--xla_cpu_prefer_vector_width=512")}
 
 
 def bench_tune(quick: bool, device: bool) -> Iterator[dict]:
-    """Each TUNE_TASKS step under each TUNE_SETS: at the paper's batch on a device, the small
-    machine's batch otherwise (quick: ListOps' smoke config at batch 2, under the first and the
-    last set, which differ in both keys)."""
+    """Each TUNE_TASKS step under each TUNE_SETS, then under each of the platform's TUNE_FLAGS:
+    at the paper's batch on a device, the small machine's batch otherwise (quick: ListOps' smoke
+    config at batch 2, under the first and the last set, which differ in both keys, and the
+    first flag)."""
     small = dict(STEP_BATCHES)
+    flags = TUNE_FLAGS.get(jax.default_backend(), ())
     for task in TUNE_TASKS[:1] if quick else TUNE_TASKS:
+        kw = {"batch": 2 if quick else None if device else small[task],
+              "runs": 1 if quick else 3, "variant": "smoke" if quick else "full"}
+        rows = []
         for sets in (TUNE_SETS[0], TUNE_SETS[-1]) if quick else TUNE_SETS:
-            yield from bench_step(task, batch=2 if quick else None if device else small[task],
-                                  runs=1 if quick else 3, variant="smoke" if quick else "full",
-                                  overrides=sets)
+            for row in bench_step(task, overrides=sets, **kw):
+                rows.append(row)
+                yield row
+        conv = min((r for r in rows if r["dtype"] == "float32"), key=lambda r: r["median_ms"])
+        for flag in flags[:1] if quick else flags:
+            yield from bench_step(task, overrides=(f"model.conv={conv['conv']}",
+                                                   "model.dtype=float32",
+                                                   f"train.xla_flags={flag}"), **kw)
 
 
 def bench_set(quick: bool, device: bool) -> Iterator[dict]:

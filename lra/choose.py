@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lra import xla
 from lra.build import max_length, ssm_config
 from lra.configs.common import Config
 from lra.errors import TrainingError
@@ -53,22 +54,26 @@ def layer_fn(ssm: SSMConfig, H: int, L: int):
 
 
 def time_path(ssm: SSMConfig, B: int, L: int, H: int, dtype: str, device,
-              give_up_ms: float = float("inf")) -> float:
+              give_up_ms: float = float("inf"), options: dict | None = None) -> float:
     """Median ms of the layer's forward + backward at (B, L, H) on `device`, after one warm-up;
-    stops after the first timed run if that is over give_up_ms (a path that cannot win)."""
+    stops after the first timed run if that is over give_up_ms (a path that cannot win).
+    `options`: the run's XLA compile options (lra/xla.py)."""
     fn, init = layer_fn(ssm, H, L)
     params = jax.device_put(init(jax.random.key(0)), device)
     u = jax.device_put(jax.random.normal(jax.random.key(1), (B, L, H)).astype(dtype), device)
-    _, _, times = compile_and_time(fn, params, u, runs=RUNS, give_up_s=give_up_ms / 1e3)
+    _, _, times = compile_and_time(fn, params, u, runs=RUNS, give_up_s=give_up_ms / 1e3,
+                                   options=options)
     return 1e3 * statistics.median(times)
 
 
-def choose(ssm: SSMConfig, B: int, L: int, H: int, dtype: str) -> dict[str, Any]:
+def choose(ssm: SSMConfig, B: int, L: int, H: int, dtype: str,
+           options: dict | None = None) -> dict[str, Any]:
     """{'chosen': the fastest path, 'median_ms': {path: ms}, 'shape', 'dtype', 'device'}, timed
-    on this process's first device (cached for the process: equal runs are timed once). A path
-    that fails on the device (out of its memory, say) is left out, and said so ('failed')."""
+    on this process's first device under XLA's `options` (cached for the process: equal runs
+    are timed once). A path that fails on the device (out of its memory, say) is left out, and
+    said so ('failed')."""
     device = jax.local_devices()[0]
-    key = (device.device_kind, ssm, B, L, H, dtype)
+    key = (device.device_kind, ssm, B, L, H, dtype, tuple(sorted((options or {}).items())))
     if key not in _chosen:
         ms: dict[str, float] = {}
         failed: dict[str, str] = {}
@@ -76,7 +81,7 @@ def choose(ssm: SSMConfig, B: int, L: int, H: int, dtype: str) -> dict[str, Any]
             best = min(ms.values(), default=float("inf"))
             try:
                 ms[path] = time_path(dataclasses.replace(ssm, conv=path), B, L, H, dtype,
-                                     device, give_up_ms=2 * best)
+                                     device, give_up_ms=2 * best, options=options)
             except jax.errors.JaxRuntimeError as e:
                 failed[path] = str(e).strip().splitlines()[0][:200]
         if not ms:
@@ -117,7 +122,7 @@ def resolve(cfg: Config, spec: TaskSpec, *, micro_batch: int,
         return with_conv(cfg, "fft"), {"chosen": "fft", "by": "mode=recurrent (not timed)"}
     ssm = ssm_config(with_conv(cfg, "fft"), spec)
     choice = agree(choose(ssm, micro_batch, max_length(cfg, spec), cfg.model.d_model,
-                          cfg.model.dtype))
+                          cfg.model.dtype, xla.options(cfg)))
     return with_conv(cfg, choice["chosen"]), choice
 
 

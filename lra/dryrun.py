@@ -27,7 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lra import choose, records
+from lra import choose, records, xla
 from lra.build import max_length, model_name
 from lra.configs.common import Config, task_adapter
 from lra.distributed import DataParallel
@@ -172,6 +172,7 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
     spec = task_adapter(cfg.task).SPEC
     dp = DataParallel()
     check_batches(cfg, dp)
+    xla.check(cfg)
     sizes, sizes_from = split_sizes(cfg, data_dir)
     length, bs, ebs = max_length(cfg, spec), cfg.train.batch_size, cfg.train.eval_batch_size
     cfg, conv_choice = choose.resolve(cfg, spec,

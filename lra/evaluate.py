@@ -29,7 +29,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lra import records
+from lra import records, xla
 from lra.build import max_length
 from lra.checkpoint import Checkpoints, Progress
 from lra.configs.common import Config, from_dict, override
@@ -180,7 +180,7 @@ def predict(workdir: str | Path, out: str | Path, *, checkpoint: str = "best",
         raise ConfigError("predict runs in one process; start it without the other hosts")
     r = restore(workdir, checkpoint=checkpoint, data_dir=data_dir, data_sets=data_sets)
     data = _split(r, split)
-    fn = jax.jit(predict_step, out_shardings=r.dp.replicated)
+    fn = jax.jit(predict_step, out_shardings=r.dp.replicated, compiler_options=xla.options(r.cfg))
     probs, labels = [], []
     for batch in batches(data, r.cfg.train.eval_batch_size, max_length=r.length,
                          min_bucket=r.cfg.train.min_bucket):

@@ -23,7 +23,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lra import checkpoint, choose, records
+from lra import checkpoint, choose, records, xla
 from lra.build import create_model, max_length, model_name
 from lra.configs import changes, reference
 from lra.configs.common import Config, defining, task_adapter, to_dict
@@ -151,11 +151,13 @@ def schedule_steps(cfg: Config, steps_per_epoch: int) -> int:
 
 def jit_steps(cfg: Config, dp: DataParallel, state: TrainState):
     """(train step, eval step), jitted as the run uses them: the train step donates its state and
-    keeps it where `state` is placed; metrics come back replicated."""
+    keeps it where `state` is placed; metrics come back replicated; train.xla_flags apply."""
     sharding = jax.tree.map(lambda x: x.sharding, state)
+    opts = xla.options(cfg)
     train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
-                       donate_argnums=0, out_shardings=(sharding, dp.replicated))
-    return train_fn, jax.jit(eval_step, out_shardings=dp.replicated)
+                       donate_argnums=0, out_shardings=(sharding, dp.replicated),
+                       compiler_options=opts)
+    return train_fn, jax.jit(eval_step, out_shardings=dp.replicated, compiler_options=opts)
 
 
 def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
@@ -165,6 +167,7 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
     workdir, data_dir = Path(workdir), str(data_dir)
     dp = DataParallel()
     check_batches(cfg, dp)
+    xla.check(cfg)
     saved = check_workdir(cfg, workdir, resume=resume)  # None: a new run
     data = load_task(cfg, data_dir)
     length, bs = max_length(cfg, data.spec), cfg.train.batch_size

@@ -13,12 +13,13 @@ from typing import Any
 import jax
 
 
-def compile_and_time(fn: Callable, *args, runs: int,
-                     give_up_s: float = float("inf")) -> tuple[Any, float, list[float]]:
+def compile_and_time(fn: Callable, *args, runs: int, give_up_s: float = float("inf"),
+                     options: dict | None = None) -> tuple[Any, float, list[float]]:
     """(the compiled fn(*args), its compile seconds, the seconds of each timed run). Stops after
-    the first timed run if that is over give_up_s (a program that cannot win)."""
+    the first timed run if that is over give_up_s (a program that cannot win). `options`:
+    XLA's compile options (lra/xla.py)."""
     t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
+    compiled = jax.jit(fn, compiler_options=options).lower(*args).compile()
     compile_s = time.perf_counter() - t0
     jax.block_until_ready(compiled(*args))
     times = []

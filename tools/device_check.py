@@ -18,8 +18,9 @@ budget), so a short lease still yields figures:
          each trained for a fixed time and then stopped by SIGTERM, as the trainer's own records
          (stopped.json: the tables label them partial), then `lra report` over them.
   tune   `lra bench --device --tune`: the device's ceilings, then the ListOps, Pathfinder and
-         Path-X full steps under each model.conv and model.dtype (what the device's defaults
-         rest on), into tune.jsonl. Not in `all`: a second call, if the lease allows.
+         Path-X full steps under each model.conv and model.dtype, and under each candidate XLA
+         flag of the platform (what the device's defaults rest on), into tune.jsonl. Not in
+         `all`: a second call, if the lease allows.
   all    quick and train (the default; about 8 minutes on one H200 by its budgets).
 
 OUT holds: summary.jsonl (one line per step: its command, seconds, exit code, and whether it hit
@@ -48,7 +49,7 @@ TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
 # Seconds each step may take on the device (the whole check: BUDGET_S), and the training time of
 # each run. ListOps and Pathfinder data are drawn small: enough for the 2-minute runs.
 BUDGET_S = 470
-LIMITS = {"bench": 170, "dryrun": 40, "data": 60, "train": 130, "report": 30, "tune": 200}
+LIMITS = {"bench": 170, "dryrun": 40, "data": 60, "train": 130, "report": 30, "tune": 300}
 SECTIONS = ("quick", "train", "tune")
 TRAIN_S = 100
 DATA = {"listops": ["--train", "10000", "--val", "1000", "--test", "1000"],

@@ -103,6 +103,9 @@ class TrainConfig:
     log_every: int = 50  # steps between training-metric rows in metrics.jsonl
     min_bucket: int = 64  # shortest padded length; batches pad to a power of two above it
     checkpoint_every: int = 1000  # steps between checkpoints of the latest state (0: epoch ends)
+    # XLA's options for the run's compiled steps, written as XLA_FLAGS writes them; unlike that
+    # variable they are set per program, so the run's config.json records them (lra/xla.py).
+    xla_flags: str = ""  # e.g. '--xla_gpu_enable_triton_gemm=false' ('': XLA's defaults)
     chance_epochs: int = 2  # 2 classes: stuck_at_chance if train loss is ln 2 ± 0.01 from here on
     # Watching the run: these keys change nothing it computes (WATCH_KEYS), so a run can be
     # resumed with them changed, and tables do not list them as changes.
@@ -117,6 +120,7 @@ class TrainConfig:
             parse_sanity(self.sanity)
         if self.profile_steps:
             parse_steps(self.profile_steps)
+        parse_xla_flags(self.xla_flags)
 
 
 # Keys that only watch a run (see TrainConfig): ignored when a resumed run's config is compared
@@ -159,6 +163,25 @@ def parse_steps(text: str, key: str = "train.profile_steps") -> tuple[int, int]:
         raise ConfigError(f"{key}={text!r}: expected A:B with 1 <= A < B, e.g. 10:15 traces "
                           "steps 10 to 14")
     return a, b
+
+
+def parse_xla_flags(text: str, key: str = "train.xla_flags") -> dict[str, str | bool]:
+    """'--xla_a=1 --xla_b=false --xla_c' -> {'xla_a': '1', 'xla_b': False, 'xla_c': True}: XLA's
+    compile options. true/false become booleans (XLA takes no other spelling of them); other
+    values stay text, which XLA parses by the option's type. Whether XLA knows each option is
+    checked where JAX is (lra/xla.py)."""
+    options: dict[str, str | bool] = {}
+    for item in text.split():
+        name, sep, value = item.removeprefix("--").partition("=")
+        if not item.startswith("--xla_") or not name.replace("_", "").isalnum():
+            raise ConfigError(f"{key}={text!r}: {item!r} is not an XLA flag; write flags as "
+                              "XLA_FLAGS does, e.g. --xla_gpu_enable_triton_gemm=false")
+        if name in options:
+            raise ConfigError(f"{key}={text!r}: {name} is set twice")
+        lower = value.lower()
+        options[name] = (True if not sep or lower == "true" else False if lower == "false"
+                         else value)
+    return options
 
 
 def task_adapter(name: str) -> tasks.TaskAdapter:

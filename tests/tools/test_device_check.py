@@ -60,10 +60,12 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     table = (out / "report" / "lra_table.md").read_text()
     assert "ours: smoke config with train.epochs=2, generated data, 2/2 epochs" in table
     # The tuning set after the ceilings: the ListOps step under each path and dtype (in smoke
-    # mode two of the four sets, which differ in both).
+    # mode two of the four sets, which differ in both), then under the platform's first XLA
+    # flag, at the faster float32 path (the only one measured here).
     tune = lines(out / "tune.jsonl")
-    assert [(r["conv"], r["dtype"]) for r in tune if r["bench"] == "step"] == [
-        ("fft", "float32"), ("chunked", "bfloat16")]
+    assert [(r["conv"], r["dtype"], r["xla_flags"]) for r in tune if r["bench"] == "step"] == [
+        ("fft", "float32", ""), ("chunked", "bfloat16", ""),
+        ("fft", "float32", "--xla_cpu_use_xnnpack=false")]
     assert [r.get("limit") for r in tune if r["bench"] == "limit"] == ["copy", "matmul", "matmul"]
     # What a lent machine sends back: six files, the records and logs in one archive.
     back = tmp_path / "back"
