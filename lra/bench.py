@@ -147,8 +147,8 @@ TUNE_SETS = tuple((f"model.conv={conv}", f"model.dtype={dtype}") for conv in ("f
 # Then XLA's code-generation flags of the platform (train.xla_flags, lra/xla.py), one at a time,
 # under the task's faster float32 path. The GPU's: JAX's GPU performance tips (Triton for every
 # matrix product it can do), NVIDIA JAX-Toolbox's images of 2023-24 (cuBLAS for every one), and
-# no CUDA graphs. The CPU's: without XNNPACK (about 10% faster on the ListOps step of this
-# project's 2-core CPU, once), and 512-bit vectors.
+# no CUDA graphs. The CPU's: without XNNPACK, and 512-bit vectors (each within this CPU's noise:
+# results/bench/tune-cpu-2core.jsonl).
 TUNE_FLAGS = {"gpu": ("--xla_gpu_triton_gemm_any=true", "--xla_gpu_enable_triton_gemm=false",
                       "--xla_gpu_enable_command_buffer="),
               "cpu": ("--xla_cpu_use_xnnpack=false", "--xla_cpu_prefer_vector_width=512")}
