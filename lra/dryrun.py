@@ -188,7 +188,7 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
         epoch_s = steps_per_epoch * train["step_s"] + eval_batches * ev["eval_step_s"]
     return {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
-        "conv": cfg.model.conv, "conv_choice": conv_choice,
+        "conv": cfg.model.conv, "conv_choice": conv_choice, "xla_flags": cfg.train.xla_flags,
         "devices": dp.n_devices, "device": jax.devices()[0].device_kind,
         "platform": jax.devices()[0].platform, "batch": bs,
         "grad_accum": cfg.train.grad_accum, "length": length, **train,
@@ -220,6 +220,8 @@ def report(r: dict[str, Any]) -> list[str]:
         f"  batch           {r['batch']} ({r['batch'] // r['devices']} per device, "
         f"grad_accum {r['grad_accum']}) at length {r['length']:,}",
         *([f"  convolution     {choose.describe(r['conv_choice'])}"] if r["conv_choice"] else []),
+        *([f"  XLA flags       {r['xla_flags']} (train.xla_flags)"]
+          if r.get("xla_flags") else []),
         f"  compile         {r['compile_s']:.1f} s",
         f"  memory          {size(r['peak_bytes'])} planned per device, of "
         f"{size(r['memory_bytes'])} ({r['memory_from']}): {_verdict(r)}",

@@ -6,7 +6,7 @@ import pytest
 from lra.cli import main
 from lra.configs import get_config
 from lra.configs.common import parse_xla_flags
-from lra.dryrun import dry_run
+from lra.dryrun import dry_run, report
 from lra.errors import ConfigError
 
 
@@ -45,6 +45,7 @@ def test_the_flags_reach_the_training_and_evaluation_steps_and_auto_timing(tmp_p
                                           f"train.xla_flags=--xla_dump_to={dump}"])
     out = dry_run(cfg, steps=1)
     assert out["conv_choice"]["chosen"] in ("fft", "chunked")
+    assert f"  XLA flags       --xla_dump_to={dump} (train.xla_flags)" in report(out)
     modules = {p.name.split(".")[1] for p in dump.iterdir() if p.name.startswith("module_")}
     assert {"jit_train_step", "jit_eval_step"} <= modules, modules
     assert sum(m.startswith("jit_loss") for m in modules) >= 1, modules  # auto's layer programs
