@@ -19,6 +19,7 @@
   python -m lra predict --workdir DIR --out FILE.csv [--split S] [--checkpoint C] [--data-dir DIR]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--device] [--tune] [--pathx] [--out FILE] | --roofline FILE
+                      | --tune-table FILE
   python -m lra config --task TASK [--config C --model M --set key=value ...]
   python -m lra tasks [--names [--lra]]
 
@@ -191,7 +192,13 @@ def _bench(args: argparse.Namespace) -> None:
     if args.roofline:
         from lra.roofline import table
 
-        print("\n".join(table(read_bench(args.roofline))))
+        print("\n".join(table(read_bench(args.roofline, "--roofline"))))
+        return
+    if args.tune_table:
+        from lra import tuning
+
+        print("\n".join(tuning.table(read_bench(args.tune_table, "--tune-table"),
+                                      args.tune_table)))
         return
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # `make bench` on a fresh clone
@@ -208,14 +215,14 @@ def _bench(args: argparse.Namespace) -> None:
             out=lambda line: print(line, flush=True))
 
 
-def read_bench(path: str) -> list[dict]:
+def read_bench(path: str, option: str) -> list[dict]:
     """A bench record's rows; a missing file or a line that is not JSON is a one-line error."""
     import json
 
     try:
         text = Path(path).read_text()
     except OSError as e:
-        raise ConfigError(f"--roofline {path}: {e.strerror}; pass a file `lra bench --out` "
+        raise ConfigError(f"{option} {path}: {e.strerror}; pass a file `lra bench --out` "
                           "wrote") from None
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -402,10 +409,14 @@ def parser() -> argparse.ArgumentParser:
                         "paper batch size")
     b.add_argument("--tune", action="store_true",
                    help="instead: ListOps, Pathfinder and Path-X steps under each model.conv and "
-                        "model.dtype (what a device's defaults rest on)")
+                        "model.dtype, then the platform's candidate XLA flags (what a device's "
+                        "defaults rest on)")
     b.add_argument("--roofline", metavar="FILE",
                    help="measure nothing: print FILE's (a bench record's) rows beside the "
                         "device's measured ceilings, as a markdown table")
+    b.add_argument("--tune-table", metavar="FILE",
+                   help="measure nothing: print FILE's (an `lra bench --tune` record's) steps "
+                        "under each set against the default, as a markdown table")
     b.set_defaults(func=_bench)
 
     k = sub.add_parser("config", help="print a run's config: every key, its value and meaning")

@@ -67,6 +67,12 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
         ("fft", "float32", ""), ("chunked", "bfloat16", ""),
         ("fft", "float32", "--xla_cpu_use_xnnpack=false")]
     assert [r.get("limit") for r in tune if r["bench"] == "limit"] == ["copy", "matmul", "matmul"]
+    table = subprocess.run([sys.executable, "-m", "lra", "bench", "--tune-table",
+                            str(out / "tune.jsonl")], cwd=ROOT, capture_output=True, text=True)
+    assert table.returncode == 0, table.stderr
+    assert [line.split(" | ")[0] for line in table.stdout.splitlines()[4:]] == [
+        "| fft float32", "| chunked bfloat16", "| fft float32, `--xla_cpu_use_xnnpack=false`",
+        "| fastest"]
     # What a lent machine sends back: six files, the records and logs in one archive.
     back = tmp_path / "back"
     assert sorted(p.name for p in back.iterdir()) == [
