@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from lra import choose, records, roofline, xla
 from lra.configs import get_config
 from lra.dryrun import planned, synthetic_batch
+from lra.errors import ConfigError
 from lra.timing import compile_and_time
 from models.s4d import SSMConfig
 from models.sequence import Backbone
@@ -166,14 +167,27 @@ def bench_tune(quick: bool, device: bool) -> Iterator[dict]:
               "runs": 1 if quick else 3, "variant": "smoke" if quick else "full"}
         rows = []
         for sets in (TUNE_SETS[0], TUNE_SETS[-1]) if quick else TUNE_SETS:
-            for row in bench_step(task, overrides=sets, **kw):
+            for row in tried_step(task, sets, **kw):
                 rows.append(row)
                 yield row
-        conv = min((r for r in rows if r["dtype"] == "float32"), key=lambda r: r["median_ms"])
+        f32 = [r for r in rows if r.get("dtype") == "float32" and "median_ms" in r]
+        if not f32:
+            continue
+        conv = min(f32, key=lambda r: r["median_ms"])["conv"]
         for flag in flags[:1] if quick else flags:
-            yield from bench_step(task, overrides=(f"model.conv={conv['conv']}",
-                                                   "model.dtype=float32",
-                                                   f"train.xla_flags={flag}"), **kw)
+            yield from tried_step(task, (f"model.conv={conv}", "model.dtype=float32",
+                                         f"train.xla_flags={flag}"), **kw)
+
+
+def tried_step(task: str, overrides: tuple[str, ...], **kw) -> Iterator[dict]:
+    """bench_step's row, or where the set fails (a flag this XLA lacks, the device's memory
+    exhausted) a row saying why: one set's failure does not end the tuning."""
+    try:
+        yield from bench_step(task, overrides=overrides, **kw)
+    except (ConfigError, jax.errors.JaxRuntimeError) as e:
+        why = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        yield {"bench": "step", "task": task, "config": kw.get("variant", "full"),
+               "set": " ".join(overrides), "failed": why}
 
 
 def bench_set(quick: bool, device: bool) -> Iterator[dict]:

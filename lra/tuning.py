@@ -26,7 +26,8 @@ def is_default(row: dict) -> bool:
 
 def table(rows: list[dict], where: str) -> list[str]:
     """The record's step rows as a markdown table, one row per set and one column per task's
-    step (module docstring); a record without step rows is a one-line error naming it."""
+    step (module docstring), then a line for each set that failed; a record without step rows
+    is a one-line error naming it."""
     steps = [r for r in rows if r.get("bench") == "step" and "median_ms" in r]
     if not steps:
         raise ConfigError(f"{where}: no step rows; pass a file `lra bench --tune --out` wrote")
@@ -49,6 +50,8 @@ def table(rows: list[dict], where: str) -> list[str]:
                                               for t in tasks) + " |")
     fastest = [min((s for s in sets if (*t, s) in ms), key=lambda s: ms[(*t, s)]) for t in tasks]
     lines.append("| fastest | " + " | ".join(fastest) + " |")
+    lines += [f"- failed: {r['task']} under {r['set']}: {r['failed']}" for r in rows
+              if r.get("bench") == "step" and "failed" in r]
     return lines
 
 
