@@ -34,7 +34,7 @@ import jax.numpy as jnp
 from lra import choose, records, roofline, xla
 from lra.configs import get_config
 from lra.dryrun import planned, synthetic_batch
-from lra.errors import ConfigError
+from lra.errors import ConfigError, first_line
 from lra.timing import compile_and_time
 from models.s4d import SSMConfig
 from models.sequence import Backbone
@@ -187,9 +187,8 @@ def tried_step(task: str, overrides: tuple[str, ...], **kw) -> Iterator[dict]:
     try:
         yield from bench_step(task, overrides=overrides, **kw)
     except (ConfigError, jax.errors.JaxRuntimeError) as e:
-        why = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
         yield {"bench": "step", "task": task, "config": kw.get("variant", "full"),
-               "set": " ".join(overrides), "failed": why}
+               "set": " ".join(overrides), "failed": first_line(e, 300)}
 
 
 def bench_set(quick: bool, device: bool) -> Iterator[dict]:

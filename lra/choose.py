@@ -27,7 +27,7 @@ import numpy as np
 from lra import xla
 from lra.build import max_length, ssm_config
 from lra.configs.common import Config
-from lra.errors import TrainingError
+from lra.errors import TrainingError, first_line
 from lra.timing import compile_and_time
 from models import s4d
 from models.choices import Conv, values
@@ -83,7 +83,7 @@ def choose(ssm: SSMConfig, B: int, L: int, H: int, dtype: str,
                 ms[path] = time_path(dataclasses.replace(ssm, conv=path), B, L, H, dtype,
                                      device, give_up_ms=2 * best, options=options)
             except jax.errors.JaxRuntimeError as e:
-                failed[path] = str(e).strip().splitlines()[0][:200]
+                failed[path] = first_line(e, 200)
         if not ms:
             raise TrainingError(f"model.conv=auto: every path failed on {device.device_kind} "
                                 f"at B={B}, L={L}, H={H} ({failed}); see `python -m lra train "

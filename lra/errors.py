@@ -41,8 +41,16 @@ class Interrupted(Exception):
         )
 
 
+def first_line(error: BaseException, limit: int | None = None) -> str:
+    """An exception's message as one line, for a record or a one-line error: its first line (at
+    most `limit` characters), or the exception's type where it has no message (XLA's runtime
+    errors carry pages of context after the first line)."""
+    text = str(error).strip()
+    return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
 # What the command line reports as `error: <message>` with exit code 2.
 USER_ERRORS = (ConfigError, DataError, TrainingError, ReportError)
 
 __all__ = ["USER_ERRORS", "ConfigError", "DataError", "Interrupted", "ReportError",
-           "TrainingError"]
+           "TrainingError", "first_line"]

@@ -16,7 +16,7 @@ import functools
 import jax
 
 from lra.configs.common import Config, parse_xla_flags
-from lra.errors import ConfigError
+from lra.errors import ConfigError, first_line
 
 
 def options(cfg: Config) -> dict[str, str | bool] | None:
@@ -40,6 +40,6 @@ def _check(text: str) -> None:
     try:
         jax.jit(lambda x: x + 1, compiler_options=opts).lower(0.0).compile()
     except jax.errors.JaxRuntimeError as e:
-        why = str(e).strip().splitlines()[0].removeprefix("INVALID_ARGUMENT: ")
+        why = first_line(e).removeprefix("INVALID_ARGUMENT: ")
         raise ConfigError(f"train.xla_flags={text!r}: {why} (XLA_FLAGS=--help python -c "
                           "'import jax; jax.numpy.zeros(1)' lists XLA's flags)") from None
