@@ -1,4 +1,5 @@
-"""Data parallelism: 4 (fake) CPU devices train like 1; batches split evenly over processes."""
+"""Data parallelism: 4 (fake) CPU devices train like 1 (also with remat); batches split evenly
+over processes."""
 
 import json
 import os
@@ -30,7 +31,8 @@ def test_four_devices_train_like_one(tmp_path, capsys):
     assert main([*args, "--workdir", str(tmp_path / "one")]) == 0
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
            "JAX_PLATFORMS": "cpu"}
-    runs = {"four": [], "four-sharded": ["--set", "train.shard_params=true"]}
+    runs = {"four": [], "four-sharded": ["--set", "train.shard_params=true"],
+            "four-remat": ["--set", "model.remat=true"]}  # recomputed blocks: the same values
     script = "import sys; from lra.cli import main; sys.exit(" + " or ".join(
         f"main({[*args, '--workdir', str(tmp_path / name), *extra]!r})"
         for name, extra in runs.items()) + ")"
