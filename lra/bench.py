@@ -33,8 +33,8 @@ import jax.numpy as jnp
 
 from lra import choose, records, roofline, xla
 from lra.configs import get_config
-from lra.dryrun import planned, synthetic_batch
 from lra.errors import ConfigError, first_line
+from lra.fit import planned, synthetic_batch, with_remat
 from lra.timing import compile_and_time
 from models.s4d import SSMConfig
 from models.sequence import Backbone
@@ -93,7 +93,8 @@ def bench_step(task: str, batch: int | None, runs: int, variant: str = "full",
                overrides: tuple[str, ...] = ()) -> Iterator[dict]:
     """A training step (forward, backward, AdamW) of the task's config (`full`: the paper's) at
     `batch` (None: the config's own), with `section.key=value` overrides; model.conv=auto is
-    resolved as a run resolves it."""
+    resolved as a run resolves it. model.remat=auto is taken as false, a run's choice wherever
+    the step fits (lra/fit.py); a step that does not fit fails, as a row saying why."""
     from lra.configs.common import task_adapter
     from lra.prepare import init_state
     from lra.steps import train_step
@@ -102,13 +103,15 @@ def bench_step(task: str, batch: int | None, runs: int, variant: str = "full",
     cfg = get_config(task, variant, list(overrides))
     batch = batch or cfg.train.batch_size
     cfg, _ = choose.resolve(cfg, spec, micro_batch=batch)
+    cfg = with_remat(cfg, False) if cfg.model.remat == "auto" else cfg
     L = spec.max_length
     b = synthetic_batch(spec, batch, L, seed=2)
     small = synthetic_batch(spec, 1, min(L, 64))  # the parameters do not depend on the length
     state, _, _ = init_state(cfg, spec, small, total_steps=1000, key=jax.random.key(0), jit=True)
     out = measure(train_step, state, b, jax.random.key(3), runs=runs, options=xla.options(cfg))
     yield {"bench": "step", "task": task, "config": variant, "set": " ".join(overrides),
-           "conv": cfg.model.conv, "dtype": cfg.model.dtype, "xla_flags": cfg.train.xla_flags,
+           "conv": cfg.model.conv, "dtype": cfg.model.dtype, "remat": cfg.model.remat,
+           "xla_flags": cfg.train.xla_flags,
            "batch": batch, "L": L,
            "examples_per_s": batch / (out["median_ms"] / 1e3), **out}
 

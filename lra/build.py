@@ -34,7 +34,11 @@ def ssm_config(cfg: Config, spec: TaskSpec) -> SSMConfig:
 
 
 def create_model(cfg: Config, spec: TaskSpec) -> SequenceClassifier:
+    """The config's model; model.remat=auto must have been resolved (lra/fit.py)."""
     m = cfg.model
+    if m.remat == "auto":
+        raise ConfigError("model.remat=auto is chosen when a run starts (lra.fit.resolve); set "
+                          "model.remat=true or false to build a model without a run")
     backbone = Backbone(
         vocab_size=spec.vocab_size,
         d_model=m.d_model,

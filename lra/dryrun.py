@@ -2,14 +2,16 @@
 
 On the devices JAX sees, builds the config's model, compiles its training step at the config's
 batch and the task's maximum length (the longest batch the run will meet), and reports:
-parameters; XLA's planned peak memory per device beside the device's memory, with a fix if it
-does not fit (the smallest train.grad_accum that brings it under, estimated from how the
-activation memory divides; or model.remat=true); compile time; the step time measured over a
-few steps; and the time per epoch and for the whole run, training and evaluation, predicted
-from the release's split sizes (TaskSpec.release_sizes) or, given a data folder, from the data.
+parameters; XLA's planned peak memory per device beside the device's memory (lra/fit.py
+limit: train.memory_limit, the allocator's, or the host's), with a fix if it does not fit (the
+smallest train.grad_accum that brings it under, estimated from how the activation memory
+divides; or model.remat=true); compile time; the step time measured over a few steps; and the
+time per epoch and for the whole run, training and evaluation, predicted from the release's
+split sizes (TaskSpec.release_sizes) or, given a data folder, from the data.
 
-model.conv=auto is resolved as a run resolves it (lra/choose.py: both paths timed) and the
-choice reported. Nothing is written, and no data is read unless a data folder is given:
+model.conv=auto and model.remat=auto are resolved as a run resolves them (lra/choose.py: both
+paths timed; lra/fit.py: the step compiled without remat, and with it if that does not fit) and
+the choices reported. Nothing is written, and no data is read unless a data folder is given:
 batches are synthetic, of the task's shapes. Token batches at full length are the run's
 slowest; tasks whose sequences are shorter (ListOps, Text, Retrieval pad each batch to its own
 bucket) run faster than this.
@@ -19,80 +21,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import statistics
 import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
-from lra import choose, records, xla
+from lra import choose, fit, records, xla
 from lra.build import max_length, model_name
 from lra.configs.common import Config, task_adapter
 from lra.distributed import DataParallel
+from lra.fit import accum_to_fit, local, planned, size, synthetic_batch
 from lra.logger import duration
 from lra.prepare import check_batches, init_state, jit_steps, load_task, schedule_steps
 from lra.report.paper import EPOCH_TIME
 from tasks.base import TaskSpec
-
-GiB, MiB = 2**30, 2**20
-
-
-def size(n: int) -> str:
-    """'3.21 GiB' or '27 MiB'."""
-    return f"{n / GiB:.2f} GiB" if n >= GiB else f"{n / MiB:.0f} MiB"
-
-
-def synthetic_batch(spec: TaskSpec, batch: int, length: int, seed: int = 0) -> dict:
-    """A batch of the task's shapes at full length: random tokens (or normal values), every
-    example real."""
-    key = jax.random.key(seed)
-    shape = (batch, length) if spec.vocab_size else (batch, length, spec.in_dim)
-    inputs = (jax.random.randint(key, shape, 3, spec.vocab_size) if spec.vocab_size
-              else jax.random.normal(key, shape))
-    out = {"inputs": inputs, "lengths": jnp.full((batch,), length, jnp.int32),
-           "targets": jnp.zeros((batch,), jnp.int32), "weights": jnp.ones((batch,))}
-    if spec.paired:
-        out |= {"inputs2": inputs, "lengths2": out["lengths"]}
-    return out
-
-
-def local(batch: dict, dp: DataParallel) -> dict:
-    """This process's rows of a global batch (all of it in a one-process run)."""
-    p, n = dp.local_part()
-    rows = len(batch["targets"])
-    return {k: v[p * rows // n:(p + 1) * rows // n] for k, v in jax.device_get(batch).items()}
-
-
-def device_memory() -> tuple[int, str]:
-    """(bytes one device may use, where the figure comes from): the accelerator allocator's
-    limit, or on a CPU the host memory available now."""
-    stats = jax.devices()[0].memory_stats() or {}
-    if "bytes_limit" in stats:
-        return int(stats["bytes_limit"]), f"{jax.devices()[0].device_kind} allocator limit"
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"), "host memory available"
-
-
-def planned(compiled) -> tuple[int, int] | tuple[None, None]:
-    """(peak bytes per device, of which fixed: arguments and outputs) from XLA's analysis; None
-    where the backend gives none."""
-    m = compiled.memory_analysis()
-    if m is None:
-        return None, None
-    fixed = m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes
-    return fixed + m.temp_size_in_bytes, fixed
-
-
-def accum_to_fit(peak: int, fixed: int, limit: int, batch: int, accum: int,
-                 n_devices: int) -> int | None:
-    """The smallest train.grad_accum above `accum` that is valid for the batch and under which
-    the activations (peak - fixed, which scale with the micro-batch) fit; None if none does."""
-    for k in range(accum + 1, batch + 1):
-        if batch % k == 0 and (batch // k) % n_devices == 0 and \
-                fixed + (peak - fixed) * accum / k <= limit:
-            return k
-    return None
 
 
 def timed(fn, state, *args, steps: int) -> tuple[float, Any]:
@@ -132,18 +75,20 @@ def split_sizes(cfg: Config, data_dir: str | None) -> tuple[dict[str, int], str]
 
 
 def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
-                  total_steps: int, limit: int, steps: int) -> tuple[dict, Any]:
+                  total_steps: int, mem: fit.Limit, steps: int, compiled=None) -> tuple[dict, Any]:
     """Memory and step time of the training step, and a train state for the evaluation. A step
-    that does not fit is not run: it is timed at the grad_accum that would fit, if any."""
-    compiled, args, n_params, compile_s = compile_train(cfg, spec, dp, length, total_steps)
+    that does not fit is not run: it is timed at the grad_accum that would fit, if any.
+    `compiled`: compile_train's result for cfg, if made already."""
+    compiled, args, n_params, compile_s = compiled or compile_train(cfg, spec, dp, length,
+                                                                    total_steps)
     peak, fixed = planned(compiled)
     out = {"params": n_params, "compile_s": compile_s, "peak_bytes": peak,
-           "fixed_bytes": fixed, "fits": peak <= limit, "grad_accum_to_fit": None,
+           "fixed_bytes": fixed, "fits": peak <= mem.bytes, "grad_accum_to_fit": None,
            "timed_grad_accum": cfg.train.grad_accum, "step_s": None}
-    if peak <= limit:
+    if peak <= mem.bytes:
         out["step_s"], (state, _) = timed(compiled, *args, steps=steps)
         return out, state
-    k = accum_to_fit(peak, fixed, limit, cfg.train.batch_size, cfg.train.grad_accum,
+    k = accum_to_fit(peak, fixed, mem.bytes, cfg.train.batch_size, cfg.train.grad_accum,
                      dp.n_devices)
     out["grad_accum_to_fit"] = k
     if k is None:
@@ -153,6 +98,20 @@ def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
     out["step_s"], (state, _) = timed(compiled, *args, steps=steps)
     out["timed_grad_accum"] = k
     return out, state
+
+
+def resolve_remat(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, total_steps: int,
+                  mem: fit.Limit) -> tuple[Config, dict | None, Any]:
+    """(cfg with model.remat concrete, the choice's record, compile_train's result under it or
+    None), as a run resolves model.remat=auto (lra/fit.py)."""
+    compiled: dict[bool, tuple] = {}
+
+    def plan_of(c: Config) -> fit.Plan:
+        compiled[c.model.remat] = compile_train(c, spec, dp, length, total_steps)
+        return planned(compiled[c.model.remat][0])
+
+    cfg, choice = fit.resolve(cfg, plan_of, mem)
+    return cfg, choice, compiled.get(cfg.model.remat)
 
 
 def eval_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, state,
@@ -166,8 +125,7 @@ def eval_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, sta
     return {"eval_peak_bytes": peak, "eval_fits": peak <= limit, "eval_step_s": step_s}
 
 
-def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
-            memory_limit: int | None = None) -> dict[str, Any]:
+def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3) -> dict[str, Any]:
     """The dry run's figures (module docstring) as a dict; see `report` for the text."""
     spec = task_adapter(cfg.task).SPEC
     dp = DataParallel()
@@ -179,20 +137,22 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
                                       micro_batch=bs // cfg.train.grad_accum // dp.n_devices)
     steps_per_epoch = sizes["train"] // bs
     total_steps = schedule_steps(cfg, steps_per_epoch)
-    limit, limit_from = (memory_limit, "given") if memory_limit else device_memory()
-    train, state = train_figures(cfg, spec, dp, length, total_steps, limit, steps)
-    ev = eval_figures(cfg, spec, dp, length, state, limit, max(1, steps // 2))
+    mem = fit.limit(cfg)
+    cfg, remat_choice, compiled = resolve_remat(cfg, spec, dp, length, total_steps, mem)
+    train, state = train_figures(cfg, spec, dp, length, total_steps, mem, steps, compiled)
+    ev = eval_figures(cfg, spec, dp, length, state, mem.bytes, max(1, steps // 2))
     eval_batches = sum(math.ceil(sizes[s] / ebs) for s in ("val", "test"))
     epoch_s = None
     if train["step_s"] is not None and ev["eval_step_s"] is not None:
         epoch_s = steps_per_epoch * train["step_s"] + eval_batches * ev["eval_step_s"]
     return {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
-        "conv": cfg.model.conv, "conv_choice": conv_choice, "xla_flags": cfg.train.xla_flags,
+        "conv": cfg.model.conv, "conv_choice": conv_choice, "remat": cfg.model.remat,
+        "remat_choice": remat_choice, "xla_flags": cfg.train.xla_flags,
         "devices": dp.n_devices, "device": jax.devices()[0].device_kind,
         "platform": jax.devices()[0].platform, "batch": bs,
         "grad_accum": cfg.train.grad_accum, "length": length, **train,
-        "memory_bytes": limit, "memory_from": limit_from,
+        "memory_bytes": mem.bytes, "memory_from": mem.source,
         "examples_per_s": bs / train["step_s"] if train["step_s"] else None, **ev,
         "eval_batch": ebs, "sizes": sizes, "sizes_from": sizes_from,
         "steps_per_epoch": steps_per_epoch, "epoch_s": epoch_s, "epochs": cfg.train.epochs,
@@ -207,8 +167,10 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3,
 def _verdict(r: dict[str, Any]) -> str:
     if r["fits"]:
         return "fits"
-    k = r["grad_accum_to_fit"]
-    return "does not fit: try " + (f"train.grad_accum={k} or " if k else "") + "model.remat=true"
+    fixes = [*([f"train.grad_accum={r['grad_accum_to_fit']}"] if r["grad_accum_to_fit"] else []),
+             *(["model.remat=true"] if r.get("remat") is False else [])]
+    return "does not fit: " + (f"try {' or '.join(fixes)}" if fixes else
+                               "try a smaller train.batch_size or model")
 
 
 def report(r: dict[str, Any]) -> list[str]:
@@ -220,6 +182,8 @@ def report(r: dict[str, Any]) -> list[str]:
         f"  batch           {r['batch']} ({r['batch'] // r['devices']} per device, "
         f"grad_accum {r['grad_accum']}) at length {r['length']:,}",
         *([f"  convolution     {choose.describe(r['conv_choice'])}"] if r["conv_choice"] else []),
+        *([f"  remat           {fit.describe(r['remat_choice'])}"]
+          if r.get("remat_choice") else []),
         *([f"  XLA flags       {r['xla_flags']} (train.xla_flags)"]
           if r.get("xla_flags") else []),
         f"  compile         {r['compile_s']:.1f} s",

@@ -7,8 +7,10 @@ folder, no half-written record. In this order, cheapest first:
   2. the workdir: a finished or failed run there, or another run's checkpoint or metrics, is
      refused; this run's checkpoint means resume;
   3. the task's data (read, checked and cached by its adapter, tasks/);
-  4. model.conv=auto's choice, timed on the device (lra/choose.py); the model, its parameters,
-     the optimiser and the compiled-on-first-call steps.
+  4. model.conv=auto's choice, timed on the device (lra/choose.py); the model, its parameters
+     and the optimiser;
+  5. model.remat=auto's choice and the steps' memory against the device's (lra/fit.py), from
+     the steps compiled at the longest length; the jitted steps.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from lra import checkpoint, choose, records, xla
+from lra import checkpoint, choose, fit, records, xla
 from lra.build import create_model, max_length, model_name
 from lra.configs import changes, reference
-from lra.configs.common import Config, defining, task_adapter, to_dict
+from lra.configs.common import CHOSEN_KEYS, Config, defining, task_adapter, to_dict
 from lra.distributed import DataParallel
 from lra.errors import ConfigError, TrainingError
 from lra.faults import sanity_points
@@ -96,8 +98,10 @@ def check_workdir(cfg: Config, workdir: Path, *, resume: bool) -> dict | None:
         saved = defining(json.loads((workdir / "config.json").read_text()))
         saved.pop("data_dir", None)
         current = defining(json.loads(json.dumps(to_dict(cfg))))  # tuples as lists, as saved
-        if current["model"]["conv"] == "auto":  # the run chose its path when it started
-            current["model"]["conv"] = saved["model"].get("conv")
+        for key in CHOSEN_KEYS:  # the run chose these when it started
+            section, name = key.split(".")
+            if current[section][name] == "auto":
+                current[section][name] = saved[section].get(name)
         if saved != current:
             diff = sorted(k for k in saved.keys() | current.keys()
                           if saved.get(k) != current.get(k))
@@ -160,6 +164,45 @@ def jit_steps(cfg: Config, dp: DataParallel, state: TrainState):
     return train_fn, jax.jit(eval_step, out_shardings=dp.replicated, compiler_options=opts)
 
 
+def fit_memory(cfg: Config, spec: TaskSpec, dp: DataParallel, state: TrainState, length: int,
+               saved: bool | None):
+    """(cfg with model.remat concrete, its choice's record or None, (state, train step, eval
+    step) under it): model.remat=auto resolved and, against a hard limit, both steps checked
+    (lra/fit.py). They are compiled at the longest length as the run calls them, so the run's
+    first such call finds them compiled."""
+    built: dict[bool, tuple] = {}  # remat -> (state, train step, eval step), jitted once
+
+    def build(c: Config) -> tuple:
+        if c.model.remat not in built:
+            s = state.replace(apply_fn=create_model(c, spec).apply)
+            built[c.model.remat] = (s, *jit_steps(c, dp, s))
+        return built[c.model.remat]
+
+    mem, t = fit.limit(cfg), cfg.train
+    if cfg.model.remat != "auto" and not mem.hard:
+        return cfg, None, build(cfg)
+    batch = dp.put(fit.local(fit.synthetic_batch(spec, t.batch_size, length), dp))
+
+    def plan_of(c: Config) -> fit.Plan:
+        s, train_fn, _ = build(c)
+        return fit.planned(train_fn.lower(s, batch, jax.random.key(0)).compile())
+
+    def eval_at(eval_batch: int) -> fit.Plan:
+        s, _, eval_fn = build(cfg)
+        ev = dp.put(fit.local(fit.synthetic_batch(spec, eval_batch, length, seed=1), dp))
+        return fit.planned(eval_fn.lower(s, ev).compile())
+
+    def train_at(accum: int) -> fit.Plan:  # a step that fails the check: not the run's
+        c = dataclasses.replace(cfg, train=dataclasses.replace(t, grad_accum=accum))
+        s = state.replace(apply_fn=create_model(c, spec).apply)
+        return fit.planned(jit_steps(c, dp, s)[0].lower(s, batch, jax.random.key(0)).compile())
+
+    cfg, choice = fit.resolve(cfg, plan_of, mem, saved=saved)
+    if mem.hard:
+        fit.check(cfg, plan_of(cfg), eval_at(t.eval_batch_size), mem, dp, train_at, eval_at)
+    return cfg, choice, build(cfg)
+
+
 def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
             resume: bool = False) -> Run:
     """Checks a run and builds what it needs (module docstring); writes nothing."""
@@ -182,9 +225,12 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
     example = next(batches(data.splits["train"], bs, max_length=length,
                            min_bucket=cfg.train.min_bucket))
     init_key, dropout_key = jax.random.split(jax.random.key(cfg.seed))
-    state, labels, schedules = init_state(cfg, data.spec, example, total_steps, init_key)
+    # remat changes how the gradient is computed, not the parameters: any value builds them.
+    state, labels, schedules = init_state(fit.with_remat(cfg, cfg.model.remat is True),
+                                          data.spec, example, total_steps, init_key)
     state = dp.state(state, cfg.train.shard_params)
-    train_fn, eval_fn = jit_steps(cfg, dp, state)
+    cfg, remat_choice, (state, train_fn, eval_fn) = fit_memory(
+        cfg, data.spec, dp, state, length, saved["model"].get("remat") if saved else None)
     header = {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
         "seed": cfg.seed, "config_changes": changes(cfg), "epochs_planned": cfg.train.epochs,
@@ -193,6 +239,7 @@ def prepare(cfg: Config, workdir: str | Path, data_dir: str | Path, *,
         "majority_baseline_test": majority_baseline(data), "data": data.source,
         "provenance": records.provenance(),
         **({"conv_choice": conv_choice} if conv_choice else {}),
+        **({"remat_choice": remat_choice} if remat_choice else {}),
     }
     return Run(cfg=cfg, workdir=workdir, data_dir=data_dir, data=data, length=length, dp=dp,
                steps_per_epoch=steps_per_epoch, state=state, labels=labels,

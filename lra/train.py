@@ -20,7 +20,7 @@ from typing import Any
 import jax
 from tqdm import tqdm
 
-from lra import checkpoint, choose, records, tracking
+from lra import checkpoint, choose, fit, records, tracking
 from lra.checkpoint import Checkpoints, Progress
 from lra.configs.common import Config, to_dict
 from lra.distributed import DataParallel
@@ -113,6 +113,8 @@ def start(run: Run, ckpt: Checkpoints, logger: MetricLogger, log) -> tuple[Train
     cfg, data = run.cfg, run.data
     if "conv_choice" in run.header:
         log(choose.describe(run.header["conv_choice"]))
+    if "remat_choice" in run.header:
+        log(fit.describe(run.header["remat_choice"]))
     log(f"{cfg.task}/{cfg.variant}: {run.header['model']}, {run.header['num_params']:,} "
         f"parameters, {len(data.splits['train']):,} train examples, {run.steps_per_epoch} "
         f"steps/epoch, {cfg.train.epochs} epochs, data: {data.source['kind']} "

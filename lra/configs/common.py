@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import inspect
 import io
+import re
 import textwrap
 import tokenize
 import types
@@ -28,6 +29,8 @@ from typing import Any, Literal
 import tasks
 from lra.errors import ConfigError
 from models.choices import ConvChoice, Dtype, Norm, Padding, Pool, Postact, SSMOptions
+
+RematChoice = Literal["auto", True, False]  # a run's: auto recomputes only if it must (lra/fit.py)
 
 
 def _choices(hint: Any) -> tuple | None:
@@ -39,6 +42,11 @@ def _choices(hint: Any) -> tuple | None:
             if typing.get_origin(arg) is Literal:
                 return typing.get_args(arg)
     return None
+
+
+def show(value: Any) -> str:
+    """A choice's value as a user writes it: true/false for booleans, else str()."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @functools.cache
@@ -54,7 +62,7 @@ def check_choices(obj: Any, section: str) -> None:
         value = getattr(obj, name)
         if allowed is not None and value is not None and value not in allowed:
             raise ConfigError(f"{section}.{name}={value!r}: choose one of "
-                              f"{', '.join(map(str, allowed))}")
+                              f"{', '.join(map(show, allowed))}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +75,9 @@ class ModelConfig(SSMOptions):
     d_model: int = 128  # H: channels of every layer
     n_layers: int = 4  # residual S4D blocks
     dtype: Dtype = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
-    remat: bool = False  # recompute each block in the backward pass (less memory, ~1/3 slower)
+    # The run's own, as conv: 'auto' compiles the training step and recomputes only if the step
+    # would not fit the device's memory otherwise; config.json records true or false.
+    remat: RematChoice = "auto"  # recompute each block in the backward pass: less memory, slower
     norm: Norm = "batch"  # 'batch' (over real positions) or 'layer'
     prenorm: bool = False  # norm before the layer (plus a final norm) or after the residual
     dropout: float = 0.0  # one mask over the whole sequence, in the layer and on the residual
@@ -106,6 +116,11 @@ class TrainConfig:
     # XLA's options for the run's compiled steps, written as XLA_FLAGS writes them; unlike that
     # variable they are set per program, so the run's config.json records them (lra/xla.py).
     xla_flags: str = ""  # e.g. '--xla_gpu_enable_triton_gemm=false' ('': XLA's defaults)
+    # The memory a step may plan per device, e.g. '40GiB' to plan for a smaller GPU or to leave
+    # room beside another process ('': the accelerator's allocator limit; on a CPU, the host's
+    # available memory, a guide only). Read by model.remat=auto, the check before the first
+    # step and the dry run (lra/fit.py); what it makes them choose is recorded in config.json.
+    memory_limit: str = ""  # bytes per device: '16GiB', '80GB', '17179869184' ('': the device's)
     chance_epochs: int = 2  # 2 classes: stuck_at_chance if train loss is ln 2 ± 0.01 from here on
     # Watching the run: these keys change nothing it computes (WATCH_KEYS), so a run can be
     # resumed with them changed, and tables do not list them as changes.
@@ -121,17 +136,25 @@ class TrainConfig:
         if self.profile_steps:
             parse_steps(self.profile_steps)
         parse_xla_flags(self.xla_flags)
+        if self.memory_limit:
+            parse_size(self.memory_limit)
 
 
-# Keys that only watch a run (see TrainConfig): ignored when a resumed run's config is compared
-# with its checkpoint's, and by `changes` (lra/configs/__init__.py).
+# Keys that only watch a run (see TrainConfig), and train.memory_limit, which only guides what
+# a run chooses (config.json records the choice): ignored when a resumed run's config is
+# compared with its checkpoint's, and by `changes` (lra/configs/__init__.py).
 WATCH_KEYS = ("train.sanity", "train.stop_when_stuck", "train.tensorboard", "train.wandb",
-              "train.profile_steps")
+              "train.profile_steps", "train.memory_limit")
 
 
-# Keys a run may leave to 'auto' and resolve when it starts (lra/choose.py): the run's config
-# holds the choice, which `changes` does not count as a change from an 'auto' in its variant.
-CHOSEN_KEYS = ("model.conv",)
+# Keys a run may leave to 'auto' and resolve when it starts (lra/choose.py, lra/fit.py): the
+# run's config holds the choice, which `changes` does not count as a change from an 'auto' in
+# its variant.
+CHOSEN_KEYS = ("model.conv", "model.remat")
+
+# Units of train.memory_limit.
+SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+              "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
 def parse_sanity(text: str, key: str = "train.sanity") -> tuple[tuple[int, float], ...]:
@@ -163,6 +186,16 @@ def parse_steps(text: str, key: str = "train.profile_steps") -> tuple[int, int]:
         raise ConfigError(f"{key}={text!r}: expected A:B with 1 <= A < B, e.g. 10:15 traces "
                           "steps 10 to 14")
     return a, b
+
+
+def parse_size(text: str, key: str = "train.memory_limit") -> int:
+    """'40GiB' -> 42949672960 bytes; '80GB', '512MiB', '17179869184' likewise (SIZE_UNITS)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]i?B|B)?", text)
+    value = float(match[1]) * SIZE_UNITS[match[2] or ""] if match else 0
+    if not value >= 1:
+        raise ConfigError(f"{key}={text!r}: expected a size in bytes, e.g. 40GiB, 80GB or "
+                          "512MiB (units: " + ", ".join(u for u in SIZE_UNITS if u) + ")")
+    return int(value)
 
 
 def parse_xla_flags(text: str, key: str = "train.xla_flags") -> dict[str, str | bool]:
@@ -272,9 +305,9 @@ def _coerce(text: str, hint: Any, key: str) -> Any:
             return None
         hint = next(a for a in args if a is not type(None))
     if allowed is not None:
-        value = next((v for v in allowed if str(v) == text), None)
+        value = next((v for v in allowed if show(v) == text.lower() or str(v) == text), None)
         if value is None:
-            raise ConfigError(f"--set {key}={text}: choose one of {', '.join(map(str, allowed))}")
+            raise ConfigError(f"--set {key}={text}: choose one of {', '.join(map(show, allowed))}")
         return value
     try:
         if hint is bool:
@@ -370,12 +403,13 @@ def describe(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
 
 def smoke_config(task: str, **train) -> Config:
     """A task's `smoke` variant: a tiny model that trains one epoch in seconds on a CPU. It names
-    its convolution: timing both (model.conv=auto) takes seconds, as long as its epoch, and at
-    its size the faster path saves milliseconds."""
+    its convolution and remat: timing both paths (model.conv=auto) takes seconds, as long as its
+    epoch, and at its size the faster path saves milliseconds; model.remat=auto would compile
+    the step once more to find that it fits."""
     return Config(
         task=task,
         variant="smoke",
-        model=ModelConfig(d_model=16, n_layers=2, d_state=8, conv="fft"),
+        model=ModelConfig(d_model=16, n_layers=2, d_state=8, conv="fft", remat=False),
         optim=OptimConfig(lr=0.01, warmup_steps=5),
         train=TrainConfig(**{"batch_size": 8, "eval_batch_size": 16, "epochs": 1,
                              "log_every": 5, **train}),

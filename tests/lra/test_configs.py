@@ -116,7 +116,7 @@ def test_the_readmes_model_table_lists_every_choice_as_declared():
     import typing
     from pathlib import Path
 
-    from lra.configs.common import hints
+    from lra.configs.common import hints, show
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("## Model options", 1)[1].split("\n## ", 1)[0]
@@ -125,7 +125,7 @@ def test_the_readmes_model_table_lists_every_choice_as_declared():
                if typing.get_origin(h) is typing.Literal}
     assert set(rows) == set(literal)
     for key, values in literal.items():
-        assert tuple(re.findall(r"`([^`]+)`", rows[key])) == values, key
+        assert tuple(re.findall(r"`([^`]+)`", rows[key])) == tuple(map(show, values)), key
 
 
 def test_every_paper_variant_names_the_config_it_follows():

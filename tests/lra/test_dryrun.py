@@ -1,10 +1,8 @@
 """The dry run: compiles and times the real training step, predicts the run, writes nothing.
 (Its JSON through the command line is checked in tests/tools/test_device_check.py.)"""
 
-
-
 from lra.cli import main
-from lra.configs import get_config
+from lra.configs import get_config, override
 from lra.dryrun import dry_run, report
 from tasks.generators import listops as gen
 
@@ -14,7 +12,8 @@ def test_the_report_says_what_to_change_when_it_does_not_fit():
     whole = dry_run(cfg, steps=1)
     activations = whole["peak_bytes"] - whole["fixed_bytes"]
     limit = whole["fixed_bytes"] + int(0.4 * activations)
-    tight = dry_run(cfg, steps=1, memory_limit=limit)
+    tight = dry_run(override(cfg, [f"train.memory_limit={limit}"]), steps=1)
+    assert tight["memory_from"] == "train.memory_limit" and tight["memory_bytes"] == limit
     k = tight["grad_accum_to_fit"]
     assert not tight["fits"] and k in (4, 8, 16)
     assert tight["timed_grad_accum"] == k and tight["step_s"] > 0  # timed as it would fit
@@ -22,9 +21,32 @@ def test_the_report_says_what_to_change_when_it_does_not_fit():
     assert f"does not fit: try train.grad_accum={k} or model.remat=true" in text
     # The estimate holds: compiled with that many micro-batches, the step fits the same limit.
     again = dry_run(get_config("listops", "smoke", ["train.batch_size=16",
-                                                    f"train.grad_accum={k}"]),
-                    steps=1, memory_limit=limit)
+                                                    f"train.grad_accum={k}",
+                                                    f"train.memory_limit={limit}"]), steps=1)
     assert again["fits"], (again["peak_bytes"], limit)
+
+
+def test_remat_auto_recomputes_only_where_the_step_would_not_fit():
+    """model.remat=auto, resolved as a run resolves it (lra/fit.py): off under a limit the
+    plain step fits, on under one only the recomputed step fits, and then the verdict offers
+    no remat."""
+    smoke = ["train.batch_size=16", "max_length=512"]
+    plain = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=false"]), steps=1)
+    remat = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=true"]), steps=1)
+    assert remat["peak_bytes"] < plain["peak_bytes"]
+    for limit, chosen in ((plain["peak_bytes"], False),
+                          ((plain["peak_bytes"] + remat["peak_bytes"]) // 2, True)):
+        r = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=auto",
+                                                    f"train.memory_limit={limit}"]), steps=1)
+        assert r["remat"] is chosen and r["remat_choice"]["chosen"] is chosen
+        assert r["fits"] and r["peak_bytes"] == (remat if chosen else plain)["peak_bytes"]
+        line = next(x for x in report(r) if x.lstrip().startswith("remat"))
+        assert f"model.remat=auto: {str(chosen).lower()} (the step plans" in line
+    below = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=auto",
+                                                    f"train.memory_limit={remat['fixed_bytes']}"]),
+                    steps=1)
+    assert below["remat"] is True and not below["fits"]
+    assert "does not fit: try a smaller train.batch_size or model" in "\n".join(report(below))
 
 
 def test_given_the_data_it_predicts_from_its_sizes(tmp_path, capsys):

@@ -141,26 +141,25 @@ def test_bfloat16_activations_match_float32():
 def test_remat_gives_the_same_values_and_gradients():
     """Recomputed blocks draw the same dropout masks and update BatchNorm's statistics the same
     way (the forward pass runs once, in the block's own scope)."""
-    kw = dict(vocab_size=7, d_model=8, n_layers=2, ssm=SSMConfig(d_state=4), dropout=0.2)
+    kw = dict(vocab_size=7, d_model=8, n_layers=2, ssm=SSMConfig(d_state=4), dropout=0.2,
+              prenorm=True)
     x = jax.random.randint(jax.random.key(0), (2, 16), 1, 7)
     lengths = jnp.array([16, 9])
-    for prenorm in (True, False):
-        plain = SequenceClassifier(3, Backbone(**kw, prenorm=prenorm))
-        remat = SequenceClassifier(3, Backbone(**kw, prenorm=prenorm, remat=True))
-        variables = plain.init(jax.random.key(1), x, lengths, train=False)
+    plain = SequenceClassifier(3, Backbone(**kw))
+    remat = SequenceClassifier(3, Backbone(**kw, remat=True))
+    variables = plain.init(jax.random.key(1), x, lengths, train=False)
 
-        def loss(model, variables=variables):
-            def f(params):
-                out, stats = model.apply({**variables, "params": params}, x, lengths,
-                                         train=True, mutable=["batch_stats"],
-                                         rngs={"dropout": jax.random.key(2)})
-                return jnp.sum(out**2), stats
-            return jax.jit(jax.value_and_grad(f, has_aux=True))(variables["params"])
+    def loss(model):
+        def f(params):
+            out, stats = model.apply({**variables, "params": params}, x, lengths, train=True,
+                                     mutable=["batch_stats"], rngs={"dropout": jax.random.key(2)})
+            return jnp.sum(out**2), stats
+        return jax.jit(jax.value_and_grad(f, has_aux=True))(variables["params"])
 
-        ((a, stats_a), ga), ((b, stats_b), gb) = loss(plain), loss(remat)
-        np.testing.assert_allclose(a, b, rtol=1e-6)
-        jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-6), stats_a, stats_b)
-        jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-6), ga, gb)
+    ((a, stats_a), ga), ((b, stats_b), gb) = loss(plain), loss(remat)
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+    jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-6), stats_a, stats_b)
+    jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-6), ga, gb)
 
 
 def test_remat_keeps_one_input_per_block():
@@ -183,9 +182,9 @@ def test_remat_keeps_one_input_per_block():
         compiled = jax.jit(jax.grad(f)).lower(variables["params"]).compile()
         return compiled.memory_analysis().temp_size_in_bytes / (B * L * H * 4)
 
-    per_block = (planned(4, True) - planned(2, True)) / 2
+    per_block = (planned(3, True) - planned(1, True)) / 2
     assert 0.5 < per_block < 2.5, per_block
-    assert planned(4, False) > 2 * planned(4, True)
+    assert planned(3, False) > 2 * planned(3, True)
 
 
 def test_s4_padding_shows_the_batch_padding_but_not_our_buckets():

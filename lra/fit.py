@@ -1,0 +1,194 @@
+"""Does a run's step fit its device's memory? `model.remat=auto` (the default), and the check
+before the first step.
+
+XLA plans every buffer of a compiled program before it runs (`memory_analysis`), so compiling
+the training step at the run's batch and longest length tells its peak per device without
+running it. The limit it is held against (`limit`): train.memory_limit where set; else the
+accelerator's allocator limit (the part of the device's memory JAX may take), a hard wall; else,
+on a CPU, the host memory available now, a guide only (swap, other processes).
+
+model.remat=auto compiles the step without remat and takes it where it fits; where it does not,
+the step recomputes each block in the backward pass (models/sequence.py remat_block: the same
+values, one (B, L, H) input kept per block instead of about 13 tensors) and is slower. The choice
+is written into the run's config (config.json says what ran, and a resumed run keeps it), and
+its figures into the run's records (`remat_choice`).
+
+Against a hard limit a step that still does not fit stops the run before anything is written,
+with the fix (the smallest train.grad_accum that fits, estimated as the dry run does), instead
+of an out-of-memory error at the first step or, for the evaluation step, after the first epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lra.configs.common import Config, parse_size
+from lra.distributed import DataParallel
+from lra.errors import ConfigError
+from tasks.base import TaskSpec
+
+GiB, MiB = 2**30, 2**20
+Plan = tuple[int, int]  # (peak bytes per device, of which fixed: arguments and outputs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Limit:
+    bytes: int  # what one device's step may plan
+    source: str  # where the figure comes from, for messages
+    hard: bool  # a step over it fails (an allocator's limit, or one the user gave)
+
+
+def size(n: int) -> str:
+    """'3.21 GiB' or '27 MiB'."""
+    return f"{n / GiB:.2f} GiB" if n >= GiB else f"{n / MiB:.0f} MiB"
+
+
+def limit(cfg: Config) -> Limit:
+    """The memory one device's step may plan (module docstring)."""
+    if cfg.train.memory_limit:
+        return Limit(parse_size(cfg.train.memory_limit), "train.memory_limit", True)
+    device = jax.local_devices()[0]
+    stats = device.memory_stats() or {}
+    if "bytes_limit" in stats:
+        return Limit(int(stats["bytes_limit"]), f"{device.device_kind} allocator limit", True)
+    return Limit(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"),
+                 "host memory available", False)
+
+
+def planned(compiled) -> Plan | tuple[None, None]:
+    """(peak bytes per device, of which fixed) from XLA's analysis; None where the backend
+    gives none."""
+    m = compiled.memory_analysis()
+    if m is None:
+        return None, None
+    fixed = m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes
+    return fixed + m.temp_size_in_bytes, fixed
+
+
+def accum_to_fit(peak: int, fixed: int, limit: int, batch: int, accum: int,
+                 n_devices: int) -> int | None:
+    """The smallest train.grad_accum above `accum` that is valid for the batch and under which
+    the activations (peak - fixed, which scale with the micro-batch) fit; None if none does."""
+    for k in range(accum + 1, batch + 1):
+        if batch % k == 0 and (batch // k) % n_devices == 0 and \
+                fixed + (peak - fixed) * accum / k <= limit:
+            return k
+    return None
+
+
+def synthetic_batch(spec: TaskSpec, batch: int, length: int, seed: int = 0) -> dict:
+    """A batch of the task's shapes at full length: random tokens (or normal values), every
+    example real."""
+    key = jax.random.key(seed)
+    shape = (batch, length) if spec.vocab_size else (batch, length, spec.in_dim)
+    inputs = (jax.random.randint(key, shape, 3, spec.vocab_size) if spec.vocab_size
+              else jax.random.normal(key, shape))
+    out = {"inputs": inputs, "lengths": jnp.full((batch,), length, jnp.int32),
+           "targets": jnp.zeros((batch,), jnp.int32), "weights": jnp.ones((batch,))}
+    if spec.paired:
+        out |= {"inputs2": inputs, "lengths2": out["lengths"]}
+    return out
+
+
+def local(batch: dict, dp: DataParallel) -> dict:
+    """This process's rows of a global batch (all of it in a one-process run)."""
+    p, n = dp.local_part()
+    rows = len(batch["targets"])
+    return {k: v[p * rows // n:(p + 1) * rows // n] for k, v in jax.device_get(batch).items()}
+
+
+def with_remat(cfg: Config, remat: bool) -> Config:
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, remat=remat))
+
+
+def agree(remat: bool) -> bool:
+    """Process 0's choice on every process, so that all compile the same program."""
+    if jax.process_count() == 1:
+        return remat
+    from jax.experimental import multihost_utils
+
+    return bool(multihost_utils.broadcast_one_to_all(np.int32(remat)))
+
+
+def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
+            saved: bool | None = None) -> tuple[Config, dict[str, Any] | None]:
+    """(cfg with model.remat concrete, the choice's record or None). `plan_of(cfg)`: the
+    training step's Plan compiled under cfg. `saved`: a resumed run's own choice, kept."""
+    if cfg.model.remat != "auto":
+        return cfg, None
+    if saved is not None:
+        return with_remat(cfg, saved), {"chosen": saved, "by": "the resumed run's config.json"}
+    peaks = {"false": plan_of(with_remat(cfg, False))[0]}
+    if peaks["false"] is not None and peaks["false"] > mem.bytes:
+        peaks["true"] = plan_of(with_remat(cfg, True))[0]
+    chosen = agree(len(peaks) == 2)
+    return with_remat(cfg, chosen), {"chosen": chosen, "peak_bytes": peaks,
+                                     "limit_bytes": mem.bytes, "limit_from": mem.source}
+
+
+def describe(choice: dict[str, Any]) -> str:
+    """One line for the run's log: 'model.remat=auto: false (the step plans 3.1 GiB ...)'."""
+    if "peak_bytes" not in choice:
+        return f"model.remat=auto: {str(choice['chosen']).lower()} ({choice['by']})"
+    peaks, of = choice["peak_bytes"], f"{size(choice['limit_bytes'])} ({choice['limit_from']})"
+    if peaks["false"] is None:
+        return "model.remat=auto: false (XLA plans no memory on this backend)"
+    if not choice["chosen"]:
+        return f"model.remat=auto: false (the step plans {size(peaks['false'])} of {of})"
+    return (f"model.remat=auto: true (the step plans {size(peaks['false'])} without it, over "
+            f"{of}; {size(peaks['true'])} with it)")
+
+
+def smallest_accum(cfg: Config, train: Plan, mem: Limit, dp: DataParallel,
+                   train_at: Callable[[int], Plan]) -> int | None:
+    """The smallest train.grad_accum under which the training step, compiled (`train_at`),
+    fits; tried from the estimate up (accum_to_fit); None if none does."""
+    t, k = cfg.train, cfg.train.grad_accum
+    while (k := accum_to_fit(*train, mem.bytes, t.batch_size, k, dp.n_devices)) is not None:
+        if train_at(k)[0] <= mem.bytes:
+            return k
+    return None
+
+
+def largest_eval_batch(cfg: Config, mem: Limit, dp: DataParallel,
+                       eval_at: Callable[[int], Plan]) -> int | None:
+    """The largest train.eval_batch_size (a multiple of the device count) under which the
+    evaluation step, compiled (`eval_at`), fits: its memory grows with the batch, so a
+    bisection; None if not even the smallest does."""
+    n = dp.n_devices
+    lo, hi = 0, cfg.train.eval_batch_size // n  # lo fits (0: none known), hi does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if eval_at(mid * n)[0] <= mem.bytes else (lo, mid)
+    return lo * n or None
+
+
+def check(cfg: Config, train: Plan, evaluation: Plan, mem: Limit, dp: DataParallel,
+          train_at: Callable[[int], Plan], eval_at: Callable[[int], Plan]) -> None:
+    """Raises a one-line ConfigError if the training or evaluation step plans more than a hard
+    limit, naming the fix, found by compiling the step under it (`train_at(grad_accum)`,
+    `eval_at(eval_batch_size)`: their Plans)."""
+    if not mem.hard or train[0] is None:
+        return
+    of = f"{size(mem.bytes)} per device ({mem.source})"
+    if train[0] > mem.bytes:
+        k = smallest_accum(cfg, train, mem, dp, train_at)
+        fixes = [*([f"train.grad_accum={k}"] if k else []),
+                 *(["model.remat=true"] if cfg.model.remat is False else []),
+                 *([] if k else ["a smaller train.batch_size or model"])]
+        raise ConfigError(f"the training step plans {size(train[0])} per device, over the {of}: "
+                          f"set {' or '.join(fixes)} (python -m lra train ... --dry-run shows "
+                          "the figures)")
+    if evaluation[0] is not None and evaluation[0] > mem.bytes:
+        e = largest_eval_batch(cfg, mem, dp, eval_at)
+        fix = f"set train.eval_batch_size={e}" if e else "use a smaller model"
+        raise ConfigError(f"the evaluation step plans {size(evaluation[0])} per device at "
+                          f"train.eval_batch_size={cfg.train.eval_batch_size}, over the {of}: "
+                          f"{fix}")

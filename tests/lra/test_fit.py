@@ -1,0 +1,109 @@
+"""model.remat=auto and the memory check before the first step (lra/fit.py), through the trainer:
+limits given by train.memory_limit, between the figures XLA plans for the steps."""
+
+import json
+
+import pytest
+
+from lra import fit
+from lra.cli import main
+from lra.configs import get_config
+from lra.configs.common import parse_size
+from lra.dryrun import dry_run
+from lra.errors import ConfigError
+
+SMOKE = ["train.batch_size=16", "train.eval_batch_size=16", "max_length=512"]
+
+
+def run(data, workdir, *sets):
+    args = ["train", "--task", "listops", "--config", "smoke", "--data-dir", str(data),
+            "--workdir", str(workdir)]
+    for item in [*SMOKE, "train.epochs=1", *sets]:
+        args += ["--set", item]
+    return main(args)
+
+
+def plans(*sets) -> dict:
+    return dry_run(get_config("listops", "smoke", [*SMOKE, *sets]), steps=1)
+
+
+@pytest.fixture(scope="module")
+def plain():
+    return plans("model.remat=false")
+
+
+@pytest.fixture(scope="module")
+def remat():
+    return plans("model.remat=true")
+
+
+def test_auto_recomputes_where_only_that_fits_and_the_run_says_so(listops_data, tmp_path,
+                                                                  capsys, plain, remat):
+    between = (plain["peak_bytes"] + remat["peak_bytes"]) // 2
+    assert run(listops_data, tmp_path / "run", "model.remat=auto",
+               f"train.memory_limit={between}") == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["model"]["remat"] is True
+    choice = json.loads((tmp_path / "run" / "result.json").read_text())["remat_choice"]
+    assert choice["chosen"] is True and choice["limit_from"] == "train.memory_limit"
+    # The run compiled the same steps as the dry run and planned the same memory.
+    assert choice["peak_bytes"] == {"false": plain["peak_bytes"], "true": remat["peak_bytes"]}
+    assert "model.remat=auto: true (the step plans" in capsys.readouterr().out
+
+
+def test_a_step_over_the_limit_stops_the_run_before_anything_is_written(listops_data, tmp_path,
+                                                                        capsys, plain, remat):
+    assert run(listops_data, tmp_path / "run", "model.remat=auto",
+               f"train.memory_limit={remat['fixed_bytes']}") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "the training step plans" in err, err
+    assert "(train.memory_limit): set a smaller train.batch_size or model" in err
+    assert not (tmp_path / "run").exists()
+    # Without remat the fix names it, and the grad_accum that fits.
+    tight = plain["fixed_bytes"] + (plain["peak_bytes"] - plain["fixed_bytes"]) // 3
+    assert run(listops_data, tmp_path / "run", "model.remat=false",
+               f"train.memory_limit={tight}") == 2
+    k = plans("model.remat=false", f"train.memory_limit={tight}")["grad_accum_to_fit"]
+    assert f"set train.grad_accum={k} or model.remat=true" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_evaluation_step_over_the_limit_is_found_before_the_first_epoch(listops_data,
+                                                                           tmp_path, capsys):
+    big = plans("model.remat=false", "train.eval_batch_size=256")
+    assert big["eval_peak_bytes"] > big["peak_bytes"]
+    between = (big["peak_bytes"] + big["eval_peak_bytes"]) // 2
+    assert run(listops_data, tmp_path / "run", "model.remat=false", "train.eval_batch_size=256",
+               f"train.memory_limit={between}") == 2
+    err = capsys.readouterr().err
+    assert "the evaluation step plans" in err and not (tmp_path / "run").exists()
+    largest = int(err.split("train.eval_batch_size=")[2].split()[0])
+    assert 16 <= largest < 256
+    # The largest that fits: compiled at it, the step fits; one more example, and it does not.
+    for batch, fits in ((largest, True), (largest + 1, False)):
+        r = plans("model.remat=false", f"train.eval_batch_size={batch}",
+                  f"train.memory_limit={between}")
+        assert r["eval_fits"] is fits, (batch, r["eval_peak_bytes"], between)
+
+
+def test_the_limit_is_a_size_and_a_bad_one_is_named():
+    assert parse_size("40GiB") == 40 * 2**30 and parse_size("80GB") == 80 * 10**9
+    assert parse_size("512MiB") == 2**29 and parse_size("17179869184") == 2**34
+    for bad in ("40 GiB", "lots", "0", "-1GB", "40Gb"):
+        with pytest.raises(ConfigError, match=r"train.memory_limit=.*expected a size in bytes"):
+            get_config("listops", "smoke", [f"train.memory_limit={bad}"])
+    mem = fit.limit(get_config("listops", "smoke", ["train.memory_limit=1GiB"]))
+    assert (mem.bytes, mem.source, mem.hard) == (2**30, "train.memory_limit", True)
+    host = fit.limit(get_config("listops", "smoke"))  # a CPU: the host's memory, a guide only
+    assert host.source == "host memory available" and not host.hard and host.bytes > 0
+
+
+def test_a_resumed_run_keeps_its_choice():
+    cfg = get_config("listops", "smoke", ["model.remat=auto"])
+
+    def never(_):
+        raise AssertionError("a resumed run compiles nothing to choose")
+
+    kept, choice = fit.resolve(cfg, never, fit.Limit(1, "test", True), saved=True)
+    assert kept.model.remat is True and choice["by"] == "the resumed run's config.json"
+    assert fit.resolve(get_config("listops", "smoke"), never, fit.Limit(1, "", True)) == (
+        get_config("listops", "smoke"), None)  # a named value is not chosen
