@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import statistics
 import time
 from typing import Any
 
@@ -35,20 +34,8 @@ from lra.fit import accum_to_fit, local, planned, size, synthetic_batch
 from lra.logger import duration
 from lra.prepare import check_batches, init_state, jit_steps, load_task, schedule_steps
 from lra.report.paper import EPOCH_TIME
+from lra.timing import timed
 from tasks.base import TaskSpec
-
-
-def timed(fn, state, *args, steps: int) -> tuple[float, Any]:
-    """(median seconds of `steps` calls after one warm-up, the last output). A train step's
-    output state is passed back in: it donates its input."""
-    out = jax.block_until_ready(fn(state, *args))
-    times = []
-    for _ in range(steps):
-        state = out[0] if isinstance(out, tuple) else state
-        t = time.perf_counter()
-        out = jax.block_until_ready(fn(state, *args))
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def compile_train(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, total_steps: int):
@@ -75,18 +62,18 @@ def split_sizes(cfg: Config, data_dir: str | None) -> tuple[dict[str, int], str]
 
 
 def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
-                  total_steps: int, mem: fit.Limit, steps: int, compiled=None) -> tuple[dict, Any]:
+                  total_steps: int, mem: fit.Limit, steps: int, made=None) -> tuple[dict, Any]:
     """Memory and step time of the training step, and a train state for the evaluation. A step
     that does not fit is not run: it is timed at the grad_accum that would fit, if any.
-    `compiled`: compile_train's result for cfg, if made already."""
-    compiled, args, n_params, compile_s = compiled or compile_train(cfg, spec, dp, length,
-                                                                    total_steps)
+    `made`: what resolve_remat made for cfg (compile_train's result, and its timing if run)."""
+    compiled, args, n_params, compile_s, *timing = made or compile_train(cfg, spec, dp, length,
+                                                                         total_steps)
     peak, fixed = planned(compiled)
     out = {"params": n_params, "compile_s": compile_s, "peak_bytes": peak,
            "fixed_bytes": fixed, "fits": peak <= mem.bytes, "grad_accum_to_fit": None,
            "timed_grad_accum": cfg.train.grad_accum, "step_s": None}
     if peak <= mem.bytes:
-        out["step_s"], (state, _) = timed(compiled, *args, steps=steps)
+        out["step_s"], (state, _) = timing[0] if timing else timed(compiled, *args, steps=steps)
         return out, state
     k = accum_to_fit(peak, fixed, mem.bytes, cfg.train.batch_size, cfg.train.grad_accum,
                      dp.n_devices)
@@ -101,17 +88,23 @@ def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
 
 
 def resolve_remat(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, total_steps: int,
-                  mem: fit.Limit) -> tuple[Config, dict | None, Any]:
-    """(cfg with model.remat concrete, the choice's record, compile_train's result under it or
-    None), as a run resolves model.remat=auto (lra/fit.py)."""
-    compiled: dict[bool, tuple] = {}
+                  mem: fit.Limit, steps: int) -> tuple[Config, dict | None, Any]:
+    """(cfg with model.remat concrete, the choice's record, what was made for it: compile_train's
+    result and its timing, or None), as a run resolves model.remat=auto (lra/fit.py)."""
+    made: dict[bool, list] = {}
 
     def plan_of(c: Config) -> fit.Plan:
-        compiled[c.model.remat] = compile_train(c, spec, dp, length, total_steps)
-        return planned(compiled[c.model.remat][0])
+        made[c.model.remat] = list(compile_train(c, spec, dp, length, total_steps))
+        return planned(made[c.model.remat][0])
 
-    cfg, choice = fit.resolve(cfg, plan_of, mem)
-    return cfg, choice, compiled.get(cfg.model.remat)
+    def time_of(c: Config) -> float:
+        compiled, args, *_ = entry = made[c.model.remat]
+        step_s, out = timed(compiled, *args, steps=steps)
+        entry.append((step_s, out))
+        return step_s
+
+    cfg, choice = fit.resolve(cfg, plan_of, mem, time_of=time_of)
+    return cfg, choice, made.get(cfg.model.remat)
 
 
 def eval_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, state,
@@ -138,8 +131,8 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3) -> dict
     steps_per_epoch = sizes["train"] // bs
     total_steps = schedule_steps(cfg, steps_per_epoch)
     mem = fit.limit(cfg)
-    cfg, remat_choice, compiled = resolve_remat(cfg, spec, dp, length, total_steps, mem)
-    train, state = train_figures(cfg, spec, dp, length, total_steps, mem, steps, compiled)
+    cfg, remat_choice, made = resolve_remat(cfg, spec, dp, length, total_steps, mem, steps)
+    train, state = train_figures(cfg, spec, dp, length, total_steps, mem, steps, made)
     ev = eval_figures(cfg, spec, dp, length, state, mem.bytes, max(1, steps // 2))
     eval_batches = sum(math.ceil(sizes[s] / ebs) for s in ("val", "test"))
     epoch_s = None

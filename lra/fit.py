@@ -7,20 +7,25 @@ running it. The limit it is held against (`limit`): train.memory_limit where set
 accelerator's allocator limit (the part of the device's memory JAX may take), a hard wall; else,
 on a CPU, the host memory available now, a guide only (swap, other processes).
 
-model.remat=auto compiles the step without remat and takes it where it fits; where it does not,
-the step recomputes each block in the backward pass (models/sequence.py remat_block: the same
-values, one (B, L, H) input kept per block instead of about 13 tensors) and is slower. The choice
-is written into the run's config (config.json says what ran, and a resumed run keeps it), and
-its figures into the run's records (`remat_choice`).
+model.remat=auto compiles the step both ways, without remat and with it (models/sequence.py
+remat_block: the same values, one (B, L, H) input kept per block instead of about 13 tensors).
+Where only one fits, it takes that one. Where both fit, it times both, as model.conv=auto times
+the convolutions, and takes the faster: recomputing costs operations but saves the memory
+traffic of the saved activations, and on this project's CPU the recomputed Path-X step was the
+faster one (results/bench/dryrun-remat-cpu-2core.jsonl). The choice is written into the run's
+config (config.json says what ran, and a resumed run keeps it), and its figures into the run's
+records (`remat_choice`). In a run of several processes, process 0's choice is every one's.
 
 Against a hard limit a step that still does not fit stops the run before anything is written,
-with the fix (the smallest train.grad_accum that fits, estimated as the dry run does), instead
-of an out-of-memory error at the first step or, for the evaluation step, after the first epoch.
+with the fix (the smallest train.grad_accum, or the largest train.eval_batch_size, under which
+the step compiled fits), instead of an out-of-memory error at the first step or, for the
+evaluation step, after the first epoch.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -31,11 +36,12 @@ import numpy as np
 
 from lra.configs.common import Config, parse_size
 from lra.distributed import DataParallel
-from lra.errors import ConfigError
+from lra.errors import ConfigError, first_line
 from tasks.base import TaskSpec
 
 GiB, MiB = 2**30, 2**20
 Plan = tuple[int, int]  # (peak bytes per device, of which fixed: arguments and outputs)
+SHOWN = {"false": False, "true": True}  # model.remat's values, as records write them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,32 +124,49 @@ def agree(remat: bool) -> bool:
 
 
 def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
+            time_of: Callable[[Config], float] | None = None,
             saved: bool | None = None) -> tuple[Config, dict[str, Any] | None]:
     """(cfg with model.remat concrete, the choice's record or None). `plan_of(cfg)`: the
-    training step's Plan compiled under cfg. `saved`: a resumed run's own choice, kept."""
+    training step's Plan compiled under cfg; `time_of(cfg)`: its seconds per step, asked only
+    where both fit (then the faster is taken: recomputing can be the faster where the saved
+    activations would cost more memory traffic). `saved`: a resumed run's own choice, kept."""
     if cfg.model.remat != "auto":
         return cfg, None
     if saved is not None:
         return with_remat(cfg, saved), {"chosen": saved, "by": "the resumed run's config.json"}
-    peaks = {"false": plan_of(with_remat(cfg, False))[0]}
-    if peaks["false"] is not None and peaks["false"] > mem.bytes:
-        peaks["true"] = plan_of(with_remat(cfg, True))[0]
-    chosen = agree(len(peaks) == 2)
-    return with_remat(cfg, chosen), {"chosen": chosen, "peak_bytes": peaks,
-                                     "limit_bytes": mem.bytes, "limit_from": mem.source}
+    peaks = {show: plan_of(with_remat(cfg, value))[0] for show, value in SHOWN.items()}
+    fits = {show: peak is None or peak <= mem.bytes for show, peak in peaks.items()}
+    record: dict[str, Any] = {"peak_bytes": peaks, "limit_bytes": mem.bytes,
+                              "limit_from": mem.source}
+    if all(fits.values()) and time_of is not None:
+        ms, failed = {}, {}
+        for show, value in SHOWN.items():
+            try:
+                ms[show] = 1e3 * time_of(with_remat(cfg, value))
+            except jax.errors.JaxRuntimeError as e:  # planned within the limit, yet it failed
+                ms[show], failed[show] = math.inf, first_line(e, 200)
+        record |= {"step_ms": {k: v if v < math.inf else None for k, v in ms.items()},
+                   **({"failed": failed} if failed else {})}
+        chosen = ms["true"] < ms["false"]
+    else:  # the one that fits; neither: the smaller (the check then says what to change)
+        chosen = not fits["false"]
+    chosen = agree(chosen)
+    return with_remat(cfg, chosen), {"chosen": chosen, **record}
 
 
 def describe(choice: dict[str, Any]) -> str:
-    """One line for the run's log: 'model.remat=auto: false (the step plans 3.1 GiB ...)'."""
+    """One line for the run's log: 'model.remat=auto: false (12.3 ms a step; true 15.1 ms) ...'."""
+    head = f"model.remat=auto: {str(choice['chosen']).lower()}"
     if "peak_bytes" not in choice:
-        return f"model.remat=auto: {str(choice['chosen']).lower()} ({choice['by']})"
-    peaks, of = choice["peak_bytes"], f"{size(choice['limit_bytes'])} ({choice['limit_from']})"
-    if peaks["false"] is None:
-        return "model.remat=auto: false (XLA plans no memory on this backend)"
-    if not choice["chosen"]:
-        return f"model.remat=auto: false (the step plans {size(peaks['false'])} of {of})"
-    return (f"model.remat=auto: true (the step plans {size(peaks['false'])} without it, over "
-            f"{of}; {size(peaks['true'])} with it)")
+        return f"{head} ({choice['by']})"
+    peaks = {k: "no plan" if v is None else size(v) for k, v in choice["peak_bytes"].items()}
+    of = f"{size(choice['limit_bytes'])} ({choice['limit_from']})"
+    if "step_ms" in choice:
+        ms = {k: "failed" if v is None else f"{v:.1f} ms" for k, v in choice["step_ms"].items()}
+        return (f"{head} (a step {ms['true']} with remat, {ms['false']} without; planned "
+                f"{peaks['true']} and {peaks['false']}, both within {of})")
+    return (f"{head} (the step plans {peaks['false']} without remat and {peaks['true']} with "
+            f"it, against {of})")
 
 
 def smallest_accum(cfg: Config, train: Plan, mem: Limit, dp: DataParallel,

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from lra import checkpoint, choose, fit, records, xla
+from lra import checkpoint, choose, fit, records, timing, xla
 from lra.build import create_model, max_length, model_name
 from lra.configs import changes, reference
 from lra.configs.common import CHOSEN_KEYS, Config, defining, task_adapter, to_dict
@@ -167,9 +168,9 @@ def jit_steps(cfg: Config, dp: DataParallel, state: TrainState):
 def fit_memory(cfg: Config, spec: TaskSpec, dp: DataParallel, state: TrainState, length: int,
                saved: bool | None):
     """(cfg with model.remat concrete, its choice's record or None, (state, train step, eval
-    step) under it): model.remat=auto resolved and, against a hard limit, both steps checked
-    (lra/fit.py). They are compiled at the longest length as the run calls them, so the run's
-    first such call finds them compiled."""
+    step) under it): model.remat=auto resolved (both steps compiled, and timed where both fit)
+    and, against a hard limit, both steps checked (lra/fit.py). They are compiled at the longest
+    length as the run calls them, so the run's first such call finds them compiled."""
     built: dict[bool, tuple] = {}  # remat -> (state, train step, eval step), jitted once
 
     def build(c: Config) -> tuple:
@@ -197,7 +198,12 @@ def fit_memory(cfg: Config, spec: TaskSpec, dp: DataParallel, state: TrainState,
         s = state.replace(apply_fn=create_model(c, spec).apply)
         return fit.planned(jit_steps(c, dp, s)[0].lower(s, batch, jax.random.key(0)).compile())
 
-    cfg, choice = fit.resolve(cfg, plan_of, mem, saved=saved)
+    def time_of(c: Config) -> float:  # on a copy: the step donates the state it is given
+        s, train_fn, _ = build(c)
+        return timing.timed(train_fn, jax.tree.map(jnp.copy, s), batch, jax.random.key(0),
+                            steps=2)[0]
+
+    cfg, choice = fit.resolve(cfg, plan_of, mem, time_of=time_of, saved=saved)
     if mem.hard:
         fit.check(cfg, plan_of(cfg), eval_at(t.eval_batch_size), mem, dp, train_at, eval_at)
     return cfg, choice, build(cfg)

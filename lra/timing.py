@@ -6,6 +6,7 @@ choice (lra/choose.py) all time programs this way.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,3 +31,16 @@ def compile_and_time(fn: Callable, *args, runs: int, give_up_s: float = float("i
         if times[0] > give_up_s:
             break
     return compiled, compile_s, times
+
+
+def timed(fn: Callable, state, *args, steps: int) -> tuple[float, Any]:
+    """(median seconds of `steps` calls of fn(state, *args) after one warm-up, the last output).
+    A train step's output state is passed back in: it donates its input."""
+    out = jax.block_until_ready(fn(state, *args))
+    times = []
+    for _ in range(steps):
+        state = out[0] if isinstance(out, tuple) else state
+        t = time.perf_counter()
+        out = jax.block_until_ready(fn(state, *args))
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out

@@ -2,6 +2,8 @@
 limits given by train.memory_limit, between the figures XLA plans for the steps."""
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -11,13 +13,14 @@ from lra.configs import get_config
 from lra.configs.common import parse_size
 from lra.dryrun import dry_run
 from lra.errors import ConfigError
+from tests.lra.test_resume import train_rows_at
 
 SMOKE = ["train.batch_size=16", "train.eval_batch_size=16", "max_length=512"]
 
 
-def run(data, workdir, *sets):
+def run(data, workdir, *sets, flags=()):
     args = ["train", "--task", "listops", "--config", "smoke", "--data-dir", str(data),
-            "--workdir", str(workdir)]
+            "--workdir", str(workdir), *flags]
     for item in [*SMOKE, "train.epochs=1", *sets]:
         args += ["--set", item]
     return main(args)
@@ -37,17 +40,39 @@ def remat():
     return plans("model.remat=true")
 
 
-def test_auto_recomputes_where_only_that_fits_and_the_run_says_so(listops_data, tmp_path,
-                                                                  capsys, plain, remat):
+def test_auto_recomputes_where_only_that_fits_and_a_resumed_run_keeps_it(
+        listops_data, tmp_path, capsys, monkeypatch, plain, remat):
     between = (plain["peak_bytes"] + remat["peak_bytes"]) // 2
-    assert run(listops_data, tmp_path / "run", "model.remat=auto",
-               f"train.memory_limit={between}") == 0
+    with monkeypatch.context() as m:  # 96 // 16 = 6 steps an epoch: stopped in epoch 1
+        train_rows_at(m, {3: lambda batch: os.kill(os.getpid(), signal.SIGTERM)})
+        assert run(listops_data, tmp_path / "run", "model.remat=auto", "train.epochs=2",
+                   f"train.memory_limit={between}") == 128 + signal.SIGTERM
     assert json.loads((tmp_path / "run" / "config.json").read_text())["model"]["remat"] is True
-    choice = json.loads((tmp_path / "run" / "result.json").read_text())["remat_choice"]
+    choice = json.loads((tmp_path / "run" / "stopped.json").read_text())["remat_choice"]
     assert choice["chosen"] is True and choice["limit_from"] == "train.memory_limit"
-    # The run compiled the same steps as the dry run and planned the same memory.
+    # The run compiled the same steps as the dry run and planned the same memory; only one
+    # fits, so neither was timed.
     assert choice["peak_bytes"] == {"false": plain["peak_bytes"], "true": remat["peak_bytes"]}
+    assert "step_ms" not in choice
     assert "model.remat=auto: true (the step plans" in capsys.readouterr().out
+    # Resumed without the limit (where a fresh run could choose otherwise), it keeps remat.
+    assert run(listops_data, tmp_path / "run", "model.remat=auto", "train.epochs=2",
+               flags=["--resume"]) == 0
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["remat_choice"] == {"chosen": True, "by": "the resumed run's config.json"}
+    assert result["resumed_from_step"] == 3
+
+
+def test_auto_times_both_where_both_fit(tmp_path, plain, remat):
+    """Under a limit both steps fit: both are timed, the faster is taken (the dry run resolves
+    it as a run does)."""
+    r = plans("model.remat=auto", f"train.memory_limit={plain['peak_bytes']}")
+    choice = r["remat_choice"]
+    assert set(choice["step_ms"]) == {"false", "true"} and min(choice["step_ms"].values()) > 0
+    faster = choice["step_ms"]["true"] < choice["step_ms"]["false"]
+    assert r["remat"] is choice["chosen"] is faster
+    assert r["peak_bytes"] == (remat if faster else plain)["peak_bytes"]
+    assert fit.describe(choice).startswith(f"model.remat=auto: {str(faster).lower()} (a step ")
 
 
 def test_a_step_over_the_limit_stops_the_run_before_anything_is_written(listops_data, tmp_path,

@@ -30,9 +30,7 @@ ARGS = ["--set", "train.epochs=2", "--set", "train.batch_size=8", "--set",
         "train.eval_batch_size=40", "--set", "train.log_every=5", "--set",
         "train.checkpoint_every=3", "--set", "model.dropout=0.1"]
 TIMING = ("time", "step_time_s", "examples_per_s")
-# The smoke config names fft and no remat; a run left to choose times both paths and plans
-# the step's memory (on this CPU against the host's, so without remat).
-AUTO = ["--set", "model.conv=auto", "--set", "model.remat=auto"]
+AUTO = ["--set", "model.conv=auto"]  # the smoke config names fft; a run left to choose times both
 
 
 def train_rows_at(monkeypatch, on_step: dict):
@@ -84,8 +82,6 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
     assert config["model"]["conv"] == a["conv_choice"]["chosen"] in ("fft", "chunked")
     assert set(a["conv_choice"]["median_ms"]) == {"fft", "chunked"}
     assert f"model.conv=auto: {config['model']['conv']} (" in capsys.readouterr().out
-    assert config["model"]["remat"] is False and a["remat_choice"]["chosen"] is False
-    assert a["remat_choice"]["limit_from"] == "host memory available"
     # 96 // 8 = 12 steps per epoch; SIGTERM arrives while batch 7 trains (mid-epoch 1: the
     # periodic checkpoint was at step 6, the logging window holds steps 6 and 7).
     with monkeypatch.context() as m:
@@ -113,7 +109,6 @@ def test_sigterm_mid_epoch_then_resume_equals_the_uninterrupted_run(listops_data
     # model.conv=auto: the resumed run goes on with the path its config.json records, untimed.
     cut_conv = json.loads((tmp_path / "cut" / "config.json").read_text())["model"]["conv"]
     assert b["conv_choice"] == {"chosen": cut_conv, "by": "the resumed run's config.json"}
-    assert b["remat_choice"] == {"chosen": False, "by": "the resumed run's config.json"}
     train_rows = [r for r in whole if r["split"] == "train"]
     assert all(r["examples_per_s"] > 0 and r["step_time_s"] > 0 for r in train_rows)
     # The best checkpoint of the resumed run holds the best epoch's state: its val accuracy,
