@@ -63,7 +63,8 @@ def limit(cfg: Config) -> Limit:
     device = jax.local_devices()[0]
     stats = device.memory_stats() or {}
     if "bytes_limit" in stats:
-        return Limit(int(stats["bytes_limit"]), f"{device.device_kind} allocator limit", True)
+        return Limit(int(stats["bytes_limit"]), f"the {device.device_kind} allocator's limit",
+                     True)
     return Limit(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"),
                  "host memory available", False)
 
@@ -155,7 +156,8 @@ def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
 
 
 def describe(choice: dict[str, Any]) -> str:
-    """One line for the run's log: 'model.remat=auto: false (12.3 ms a step; true 15.1 ms) ...'."""
+    """One line for the run's log, e.g. 'model.remat=auto: true (a step 36663.5 ms with remat,
+    49295.0 ms without; planned 4.91 GiB and 19.20 GiB, both within ...)'."""
     head = f"model.remat=auto: {str(choice['chosen']).lower()}"
     if "peak_bytes" not in choice:
         return f"{head} ({choice['by']})"
@@ -200,7 +202,7 @@ def check(cfg: Config, train: Plan, evaluation: Plan, mem: Limit, dp: DataParall
     `eval_at(eval_batch_size)`: their Plans)."""
     if not mem.hard or train[0] is None:
         return
-    of = f"{size(mem.bytes)} per device ({mem.source})"
+    of = f"{size(mem.bytes)} of {mem.source}"
     if train[0] > mem.bytes:
         k = smallest_accum(cfg, train, mem, dp, train_at)
         fixes = [*([f"train.grad_accum={k}"] if k else []),

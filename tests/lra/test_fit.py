@@ -81,7 +81,7 @@ def test_a_step_over_the_limit_stops_the_run_before_anything_is_written(listops_
                f"train.memory_limit={remat['fixed_bytes']}") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "the training step plans" in err, err
-    assert "(train.memory_limit): set a smaller train.batch_size or model" in err
+    assert "of train.memory_limit: set a smaller train.batch_size or model" in err
     assert not (tmp_path / "run").exists()
     # Without remat the fix names it, and the grad_accum that fits.
     tight = plain["fixed_bytes"] + (plain["peak_bytes"] - plain["fixed_bytes"]) // 3
