@@ -31,8 +31,10 @@ def test_four_devices_train_like_one(tmp_path, capsys):
     assert main([*args, "--workdir", str(tmp_path / "one")]) == 0
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
            "JAX_PLATFORMS": "cpu"}
-    runs = {"four": [], "four-sharded": ["--set", "train.shard_params=true"],
-            "four-remat": ["--set", "model.remat=true"]}  # recomputed blocks: the same values
+    # Sharded parameters, and recomputed blocks (whose backward pass reads the sharded
+    # cotangent, models/sequence.py remat_block), give the same values too.
+    runs = {"four": [], "four-sharded-remat": ["--set", "train.shard_params=true",
+                                               "--set", "model.remat=true"]}
     script = "import sys; from lra.cli import main; sys.exit(" + " or ".join(
         f"main({[*args, '--workdir', str(tmp_path / name), *extra]!r})"
         for name, extra in runs.items()) + ")"

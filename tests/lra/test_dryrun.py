@@ -26,27 +26,6 @@ def test_the_report_says_what_to_change_when_it_does_not_fit():
     assert again["fits"], (again["peak_bytes"], limit)
 
 
-def test_remat_auto_recomputes_where_only_that_fits():
-    """model.remat=auto, resolved as a run resolves it (lra/fit.py): under a limit only the
-    recomputed step fits, it is taken; under one neither fits, the verdict offers no remat."""
-    smoke = ["train.batch_size=16", "max_length=512"]
-    plain = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=false"]), steps=1)
-    remat = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=true"]), steps=1)
-    assert remat["peak_bytes"] < plain["peak_bytes"]
-    between = (plain["peak_bytes"] + remat["peak_bytes"]) // 2
-    r = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=auto",
-                                                f"train.memory_limit={between}"]), steps=1)
-    assert r["remat"] is True and r["remat_choice"]["chosen"] is True
-    assert r["fits"] and r["peak_bytes"] == remat["peak_bytes"] and r["step_s"] > 0
-    line = next(x for x in report(r) if x.lstrip().startswith("remat"))
-    assert "model.remat=auto: true (the step plans" in line
-    below = dry_run(get_config("listops", "smoke", [*smoke, "model.remat=auto",
-                                                    f"train.memory_limit={remat['fixed_bytes']}"]),
-                    steps=1)
-    assert below["remat"] is True and not below["fits"]
-    assert "does not fit: try a smaller train.batch_size or model" in "\n".join(report(below))
-
-
 def test_given_the_data_it_predicts_from_its_sizes(tmp_path, capsys):
     gen.generate(tmp_path / "data", train=96, val=40, test=20, min_length=5, max_length=40,
                  max_depth=4, seed=0)
