@@ -10,7 +10,8 @@ on a CPU, the host memory available now, a guide only (swap, other processes).
 model.remat=auto compiles the step both ways, without remat and with it (models/sequence.py
 remat_block: the same values, one (B, L, H) input kept per block instead of about 13 tensors).
 Where only one fits, it takes that one. Where both fit, it times both, as model.conv=auto times
-the convolutions, and takes the faster: recomputing costs operations but saves the memory
+the convolutions, and takes remat if it is at least 5% faster (REMAT_GAIN): recomputing costs
+operations but saves the memory
 traffic of the saved activations, and on this project's CPU the recomputed Path-X step was the
 faster one (results/bench/dryrun-remat-cpu-2core.jsonl). The choice is written into the run's
 config (config.json says what ran, and a resumed run keeps it), and its figures into the run's
@@ -42,6 +43,10 @@ from tasks.base import TaskSpec
 GiB, MiB = 2**30, 2**20
 Plan = tuple[int, int]  # (peak bytes per device, of which fixed: arguments and outputs)
 SHOWN = {"false": False, "true": True}  # model.remat's values, as records write them
+# Where both fit, remat is taken only if its step is at least this much faster: closer timings
+# are within one machine's noise (up to 16% between records on this project's CPU), and a run's
+# choice should not follow the noise.
+REMAT_GAIN = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,8 +134,9 @@ def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
             saved: bool | None = None) -> tuple[Config, dict[str, Any] | None]:
     """(cfg with model.remat concrete, the choice's record or None). `plan_of(cfg)`: the
     training step's Plan compiled under cfg; `time_of(cfg)`: its seconds per step, asked only
-    where both fit (then the faster is taken: recomputing can be the faster where the saved
-    activations would cost more memory traffic). `saved`: a resumed run's own choice, kept."""
+    where both fit (then remat is taken if at least REMAT_GAIN faster: recomputing can win where
+    the saved activations would cost more memory traffic). `saved`: a resumed run's own choice,
+    kept."""
     if cfg.model.remat != "auto":
         return cfg, None
     if saved is not None:
@@ -148,7 +154,7 @@ def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
                 ms[show], failed[show] = math.inf, first_line(e, 200)
         record |= {"step_ms": {k: v if v < math.inf else None for k, v in ms.items()},
                    **({"failed": failed} if failed else {})}
-        chosen = ms["true"] < ms["false"]
+        chosen = ms["true"] < (1 - REMAT_GAIN) * ms["false"]
     else:  # the one that fits; neither: the smaller (the check then says what to change)
         chosen = not fits["false"]
     chosen = agree(chosen)
