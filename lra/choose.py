@@ -22,11 +22,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lra import xla
 from lra.build import max_length, ssm_config
 from lra.configs.common import Config
+from lra.distributed import from_process_0
 from lra.errors import TrainingError, first_line
 from lra.timing import compile_and_time
 from models import s4d
@@ -98,10 +98,8 @@ def agree(choice: dict[str, Any]) -> dict[str, Any]:
     """Process 0's choice on every process (alone: the choice itself)."""
     if jax.process_count() == 1:
         return choice
-    from jax.experimental import multihost_utils
-
-    index = multihost_utils.broadcast_one_to_all(np.int32(PATHS.index(choice["chosen"])))
-    return {**choice, "chosen": PATHS[int(index)], "by": "process 0"}
+    return {**choice, "chosen": PATHS[from_process_0(PATHS.index(choice["chosen"]))],
+            "by": "process 0"}
 
 
 def with_conv(cfg: Config, conv: str) -> Config:

@@ -40,6 +40,16 @@ def initialize() -> bool:
     return False
 
 
+def from_process_0(value: int) -> int:
+    """Process 0's `value` on every process (alone: `value`), so that a choice each process
+    made on its own (a measured one may differ) is the same everywhere."""
+    if jax.process_count() == 1:
+        return value
+    from jax.experimental import multihost_utils
+
+    return int(multihost_utils.broadcast_one_to_all(np.int32(value)))
+
+
 class DataParallel:
     """The mesh, and placing a run's state and batches on it."""
 

@@ -10,7 +10,7 @@ time per epoch and for the whole run, training and evaluation, predicted from th
 split sizes (TaskSpec.release_sizes) or, given a data folder, from the data.
 
 model.conv=auto and model.remat=auto are resolved as a run resolves them (lra/choose.py: both
-paths timed; lra/fit.py: the step compiled without remat, and with it if that does not fit) and
+paths timed; lra/fit.py: the step compiled both ways, and timed both ways where both fit) and
 the choices reported. Nothing is written, and no data is read unless a data folder is given:
 batches are synthetic, of the task's shapes. Token batches at full length are the run's
 slowest; tasks whose sequences are shorter (ListOps, Text, Retrieval pad each batch to its own

@@ -33,10 +33,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lra.configs.common import Config, parse_size
-from lra.distributed import DataParallel
+from lra.distributed import DataParallel, from_process_0
 from lra.errors import ConfigError, first_line
 from tasks.base import TaskSpec
 
@@ -120,15 +119,6 @@ def with_remat(cfg: Config, remat: bool) -> Config:
     return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, remat=remat))
 
 
-def agree(remat: bool) -> bool:
-    """Process 0's choice on every process, so that all compile the same program."""
-    if jax.process_count() == 1:
-        return remat
-    from jax.experimental import multihost_utils
-
-    return bool(multihost_utils.broadcast_one_to_all(np.int32(remat)))
-
-
 def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
             time_of: Callable[[Config], float] | None = None,
             saved: bool | None = None) -> tuple[Config, dict[str, Any] | None]:
@@ -157,7 +147,7 @@ def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
         chosen = ms["true"] < (1 - REMAT_GAIN) * ms["false"]
     else:  # the one that fits; neither: the smaller (the check then says what to change)
         chosen = not fits["false"]
-    chosen = agree(chosen)
+    chosen = bool(from_process_0(chosen))  # every process compiles the same program
     return with_remat(cfg, chosen), {"chosen": chosen, **record}
 
 

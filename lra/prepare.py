@@ -171,13 +171,14 @@ def fit_memory(cfg: Config, spec: TaskSpec, dp: DataParallel, state: TrainState,
     step) under it): model.remat=auto resolved (both steps compiled, and timed where both fit)
     and, against a hard limit, both steps checked (lra/fit.py). They are compiled at the longest
     length as the run calls them, so the run's first such call finds them compiled."""
-    built: dict[bool, tuple] = {}  # remat -> (state, train step, eval step), jitted once
+    built: dict[tuple, tuple] = {}  # (remat, grad_accum) -> (state, train step, eval step)
 
     def build(c: Config) -> tuple:
-        if c.model.remat not in built:
+        key = (c.model.remat, c.train.grad_accum)
+        if key not in built:
             s = state.replace(apply_fn=create_model(c, spec).apply)
-            built[c.model.remat] = (s, *jit_steps(c, dp, s))
-        return built[c.model.remat]
+            built[key] = (s, *jit_steps(c, dp, s))
+        return built[key]
 
     mem, t = fit.limit(cfg), cfg.train
     if cfg.model.remat != "auto" and not mem.hard:
@@ -194,9 +195,7 @@ def fit_memory(cfg: Config, spec: TaskSpec, dp: DataParallel, state: TrainState,
         return fit.planned(eval_fn.lower(s, ev).compile())
 
     def train_at(accum: int) -> fit.Plan:  # a step that fails the check: not the run's
-        c = dataclasses.replace(cfg, train=dataclasses.replace(t, grad_accum=accum))
-        s = state.replace(apply_fn=create_model(c, spec).apply)
-        return fit.planned(jit_steps(c, dp, s)[0].lower(s, batch, jax.random.key(0)).compile())
+        return plan_of(dataclasses.replace(cfg, train=dataclasses.replace(t, grad_accum=accum)))
 
     def time_of(c: Config) -> float:  # on a copy: the step donates the state it is given
         s, train_fn, _ = build(c)

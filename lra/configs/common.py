@@ -30,7 +30,7 @@ import tasks
 from lra.errors import ConfigError
 from models.choices import ConvChoice, Dtype, Norm, Padding, Pool, Postact, SSMOptions
 
-RematChoice = Literal["auto", True, False]  # a run's: auto recomputes only if it must (lra/fit.py)
+RematChoice = Literal["auto", True, False]  # a run's: auto compiles and times both (lra/fit.py)
 
 
 def _choices(hint: Any) -> tuple | None:
@@ -75,8 +75,9 @@ class ModelConfig(SSMOptions):
     d_model: int = 128  # H: channels of every layer
     n_layers: int = 4  # residual S4D blocks
     dtype: Dtype = "float32"  # activations/matmuls: 'float32' or 'bfloat16' (kernel stays fp32)
-    # The run's own, as conv: 'auto' compiles the training step and recomputes only if the step
-    # would not fit the device's memory otherwise; config.json records true or false.
+    # The run's own, as conv: 'auto' compiles the training step both ways and takes the one
+    # that fits the device's memory, or where both fit remat only if it is clearly faster;
+    # config.json records true or false.
     remat: RematChoice = "auto"  # recompute each block in the backward pass: less memory, slower
     norm: Norm = "batch"  # 'batch' (over real positions) or 'layer'
     prenorm: bool = False  # norm before the layer (plus a final norm) or after the residual
@@ -405,7 +406,7 @@ def smoke_config(task: str, **train) -> Config:
     """A task's `smoke` variant: a tiny model that trains one epoch in seconds on a CPU. It names
     its convolution and remat: timing both paths (model.conv=auto) takes seconds, as long as its
     epoch, and at its size the faster path saves milliseconds; model.remat=auto would compile
-    the step once more to find that it fits."""
+    and time the step twice more."""
     return Config(
         task=task,
         variant="smoke",
