@@ -80,7 +80,7 @@ lock: | $(BIN)/python  ## Rewrite requirements.lock from the current venv.
 
 # Test processes (pytest-xdist): 2 fits the 2-core CI machine; each holds a JAX, so not one per core.
 TEST_JOBS ?= 2
-test: $(STAMP)  ## Run the whole test suite on the CPU (about 6 min on 2 cores; TEST_JOBS=2 processes).
+test: $(STAMP)  ## Run the whole test suite on the CPU (about 7 min on 2 cores; TEST_JOBS=2 processes).
 	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 # What `make test-latest` runs: the model, the trainer end to end with resume, checkpoints, the

@@ -29,7 +29,8 @@ def test_four_devices_train_like_one(tmp_path, capsys):
                  max_depth=4, seed=0)
     args = [*ARGS, "--data-dir", str(tmp_path / "data")]
     assert main([*args, "--workdir", str(tmp_path / "one")]) == 0
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+    flags = os.environ.get("XLA_FLAGS", "")  # the suite's own (tests/conftest.py), and 4 devices
+    env = {**os.environ, "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count=4",
            "JAX_PLATFORMS": "cpu"}
     # Sharded parameters, and recomputed blocks (whose backward pass reads the sharded
     # cotangent, models/sequence.py remat_block), give the same values too.
