@@ -19,7 +19,7 @@
   python -m lra predict --workdir DIR --out FILE.csv [--split S] [--checkpoint C] [--data-dir DIR]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--device] [--tune] [--pathx] [--out FILE] | --roofline FILE
-                      | --tune-table FILE
+                      | --tune-table FILE | --dryrun-table FILE
   python -m lra config --task TASK [--config C --model M --set key=value ...]
   python -m lra tasks [--names [--lra]]
 
@@ -194,6 +194,13 @@ def _bench(args: argparse.Namespace) -> None:
 
         print("\n".join(table(read_bench(args.roofline, "--roofline"))))
         return
+    if args.dryrun_table:
+        from lra import targets
+
+        print("\n".join(targets.table(read_bench(args.dryrun_table, "--dryrun-table",
+                                                  made_by="`python -m lra train ... --dry-run "
+                                                          "--json`"), args.dryrun_table)))
+        return
     if args.tune_table:
         from lra import tuning
 
@@ -215,22 +222,21 @@ def _bench(args: argparse.Namespace) -> None:
             out=lambda line: print(line, flush=True))
 
 
-def read_bench(path: str, option: str) -> list[dict]:
-    """A bench record's rows; a missing file or a line that is not JSON is a one-line error."""
+def read_bench(path: str, option: str, made_by: str = "`lra bench --out`") -> list[dict]:
+    """A record's JSON lines; a missing file or a line that is not JSON is a one-line error."""
     import json
 
     try:
         text = Path(path).read_text()
     except OSError as e:
-        raise ConfigError(f"{option} {path}: {e.strerror}; pass a file `lra bench --out` "
-                          "wrote") from None
+        raise ConfigError(f"{option} {path}: {e.strerror}; pass a file {made_by} wrote") from None
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
-            raise ConfigError(f"{path}, line {number}: not a JSON line of `lra bench`; pass a "
-                              "file `lra bench --out` wrote") from None
+            raise ConfigError(f"{path}, line {number}: not a JSON line; pass a file {made_by} "
+                              "wrote") from None
     return rows
 
 
@@ -417,6 +423,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--tune-table", metavar="FILE",
                    help="measure nothing: print FILE's (an `lra bench --tune` record's) steps "
                         "under each set against the default, as a markdown table")
+    b.add_argument("--dryrun-table", metavar="FILE",
+                   help="measure nothing: print FILE's dry runs (`train --dry-run --json` "
+                        "lines) beside S4's epoch times and the speed targets, as a markdown "
+                        "table")
     b.set_defaults(func=_bench)
 
     k = sub.add_parser("config", help="print a run's config: every key, its value and meaning")

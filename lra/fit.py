@@ -37,9 +37,9 @@ import jax.numpy as jnp
 from lra.configs.common import Config, parse_size
 from lra.distributed import DataParallel, from_process_0
 from lra.errors import ConfigError, first_line
+from lra.logger import size
 from tasks.base import TaskSpec
 
-GiB, MiB = 2**30, 2**20
 Plan = tuple[int, int]  # (peak bytes per device, of which fixed: arguments and outputs)
 SHOWN = {"false": False, "true": True}  # model.remat's values, as records write them
 # Where both fit, remat is taken only if its step is at least this much faster: closer timings
@@ -53,11 +53,6 @@ class Limit:
     bytes: int  # what one device's step may plan
     source: str  # where the figure comes from, for messages
     hard: bool  # a step over it fails (an allocator's limit, or one the user gave)
-
-
-def size(n: int) -> str:
-    """'3.21 GiB' or '27 MiB'."""
-    return f"{n / GiB:.2f} GiB" if n >= GiB else f"{n / MiB:.0f} MiB"
 
 
 def limit(cfg: Config) -> Limit:

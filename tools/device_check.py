@@ -26,8 +26,9 @@ budget), so a short lease still yields figures:
 OUT holds: summary.jsonl (one line per step: its command, seconds, exit code, and whether it hit
 its limit), bench.jsonl, dryrun.jsonl, tune.jsonl, data/, runs/<task>/ and report/.
 `python -m lra bench --roofline OUT/bench.jsonl` sets each figure beside the ceilings measured
-on the same device. In --smoke mode the sizes are tiny (bench --quick; ListOps alone, its smoke
-config on tiny data) so that `make test` runs it.
+on the same device; `--dryrun-table OUT/dryrun.jsonl` sets the dry runs beside S4's epoch times
+and the targets (the quick section prints it too). In --smoke mode the sizes are tiny (bench
+--quick; ListOps alone, its smoke config on tiny data) so that `make test` runs it.
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ class Check:
         rows = [json.loads(line) for line in path.read_text().splitlines()] \
             if path.exists() else []
         self._log({"step": "targets", **targets.check(rows)})
+        if rows:  # the table `lra bench --dryrun-table` prints, in the output a lease returns
+            print("\n".join(targets.table(rows, str(path))), flush=True)
 
     def train(self) -> None:
         data, runs = self.out / "data", self.out / "runs"

@@ -50,6 +50,7 @@ def test_roofline_prints_a_bench_record_as_a_table(tmp_path, capsys):
            "20.0% | 80.0 (100) | memory |" in out
     path.write_text(path.read_text() + "not json\n")
     assert main(["bench", "--roofline", str(path)]) == 2
-    assert f"{path}, line 5: not a JSON line of `lra bench`" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{path}, line 5: not a JSON line; pass a file `lra bench --out`" in err
     assert main(["bench", "--roofline", str(tmp_path / "none.jsonl")]) == 2
     assert "No such file or directory" in capsys.readouterr().err

@@ -55,6 +55,13 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     assert dry["run_s"] == pytest.approx(dry["epoch_s"])  # smoke: 1 epoch
     assert dry["s4_epoch_time"] is None  # S4's figure is for the full config only
     assert dry["provenance"]["commit"]
+    # The dry runs' table, printed by the check and by `lra bench --dryrun-table`.
+    table = subprocess.run([sys.executable, "-m", "lra", "bench", "--dryrun-table",
+                            str(out / "dryrun.jsonl")], cwd=ROOT, capture_output=True, text=True)
+    assert table.returncode == 0, table.stderr
+    (row,) = [line for line in table.stdout.splitlines() if line.startswith("| listops")]
+    assert row.startswith("| listops (8) |") and "| fits |" in row and row.endswith("| - |")
+    assert row in proc.stdout
     result = json.loads((out / "runs" / "listops" / "result.json").read_text())
     assert result["epochs_completed"] == 2 and result["data"]["kind"] == "generated"
     table = (out / "report" / "lra_table.md").read_text()
