@@ -7,9 +7,14 @@ counted once. That byte count is what the program would move if nothing stayed i
 fusions: near the memory traffic of a GPU's program, where intermediates are larger than the
 cache, and above a CPU's. The ceilings are measured, not taken from a datasheet, so that they
 hold for the device, its clocks and its JAX: the copy `x + 1` of a float32 array much larger
-than any cache (bytes read plus written per second), and an (n, n) by (n, n) matrix product in
-float32 and bfloat16 (2n³ operations per second). A program is memory-bound where its share of
-the bandwidth is larger than its share of the matrix rate.
+than any cache (bytes read plus written per second), an (n, n) by (n, n) matrix product in
+float32 and bfloat16 (2n³ operations per second), and the FFT convolution's transform at its
+longest: float32 rows of 16,384 values, zero-padded to FFT_N = 32,768 points (Path-X's layer,
+models/s4d.py), as many rows as fill the copy's array. The FFT's rate is in XLA's own count of
+its operations (8 n log2 n per real transform of n points, about 3x the usual 2.5 n log2 n), the
+count every program's FFTs are counted in, so a program's share of it compares like with like.
+The limit a program sits closest to, by its share of each, is the one that binds: memory, the
+matrix rate or the FFT rate.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import jax.numpy as jnp
 from lra.timing import compile_and_time
 
 GB = 1e9
+FFT_N = 2 * 16_384  # the longest FFT the tasks' layers take: Path-X, L = 16,384, padded to 2L
 
 
 def cost(compiled) -> dict[str, float | None]:
@@ -52,42 +58,58 @@ def _median_s(fn, *args, runs: int) -> tuple[float, Any]:
 
 
 def limits(copy_bytes: int, matmul_n: int, runs: int = 5) -> Iterator[dict]:
-    """The device's ceilings as bench rows: the copy's bytes/s, each dtype's matrix flops/s."""
+    """The device's ceilings as bench rows: the copy's bytes/s, each dtype's matrix flops/s,
+    the FFT's flops/s (module docstring)."""
     x = jnp.zeros((copy_bytes // 4,), jnp.float32)
     seconds, compiled = _median_s(lambda a: a + 1, x, runs=runs)
     counts = cost(compiled)
     yield {"bench": "limit", "limit": "copy", "bytes": copy_bytes, "median_ms": 1e3 * seconds,
            **counts, "bytes_per_s": 2 * copy_bytes / seconds}
+    del x
     for dtype in ("float32", "bfloat16"):
         a = jax.random.normal(jax.random.key(0), (matmul_n, matmul_n)).astype(dtype)
         seconds, compiled = _median_s(jnp.matmul, a, a, runs=runs)
         yield {"bench": "limit", "limit": "matmul", "dtype": dtype, "n": matmul_n,
                "median_ms": 1e3 * seconds, **cost(compiled),
                "flops_per_s": 2 * matmul_n**3 / seconds}
+    rows = max(1, copy_bytes // (4 * FFT_N // 2))
+    u = jax.random.normal(jax.random.key(0), (rows, FFT_N // 2))
+    seconds, compiled = _median_s(lambda v: jnp.fft.rfft(v, n=FFT_N), u, runs=runs)
+    counts = cost(compiled)
+    yield {"bench": "limit", "limit": "fft", "n": FFT_N, "rows": rows, "dtype": "float32",
+           "median_ms": 1e3 * seconds, **counts, **rates(counts, seconds)}
 
 
 def ceilings(rows: list[dict]) -> dict[str, float]:
-    """{'copy': bytes/s, 'float32': flops/s, 'bfloat16': flops/s} from a record's limit rows."""
+    """{'copy': bytes/s, 'float32': flops/s, 'bfloat16': flops/s, 'fft': flops/s} from a
+    record's limit rows (a record made before the FFT's ceiling has no 'fft')."""
     out = {}
     for r in rows:
         if r.get("bench") == "limit":
-            key = "copy" if r["limit"] == "copy" else r["dtype"]
+            key = r["limit"] if r["limit"] in ("copy", "fft") else r["dtype"]
             out[key] = r["bytes_per_s"] if key == "copy" else r["flops_per_s"]
     return out
 
 
+BOUNDS = {"of_bandwidth": "memory", "of_matmul": "matrix", "of_fft": "FFT"}
+
+
 def shares(row: dict, limit: dict[str, float]) -> dict[str, float | None]:
-    """A timed row's share of the measured bandwidth and of its dtype's matrix rate, and its
-    operations per byte beside the ridge point (matrix rate / bandwidth) of that dtype."""
+    """A timed row's share of the measured bandwidth, of its dtype's matrix rate and of the FFT
+    rate, its operations per byte beside the ridge point (matrix rate / bandwidth) of that
+    dtype, and the limit it sits closest to ('bound', where the bandwidth's share and a rate's
+    are known)."""
     dtype = row.get("dtype", "float32")
-    bw, mm = limit.get("copy"), limit.get(dtype)
+    bw, mm, fft = limit.get("copy"), limit.get(dtype), limit.get("fft")
     flops, moved = row.get("flops_per_s"), row.get("bytes_per_s")
     out = {"of_bandwidth": moved / bw if moved and bw else None,
            "of_matmul": flops / mm if flops and mm else None,
+           "of_fft": flops / fft if flops and fft else None,
            "intensity": flops / moved if flops and moved else None,
            "ridge": mm / bw if mm and bw else None}
-    if out["of_bandwidth"] is not None and out["of_matmul"] is not None:
-        out["bound"] = "memory" if out["of_bandwidth"] >= out["of_matmul"] else "compute"
+    known = {k: out[k] for k in BOUNDS if out[k] is not None}
+    if out["of_bandwidth"] is not None and len(known) > 1:
+        out["bound"] = BOUNDS[max(known, key=known.get)]
     return out
 
 
@@ -112,14 +134,16 @@ def table(rows: list[dict]) -> list[str]:
     limit = ceilings(rows)
     env = next((r for r in rows if r.get("bench") == "env"), {})
     kind = env.get("device", {}).get("kind", "?")
+    fft = (f", FFT {limit['fft'] / 1e12:,.2f} TFLOP/s (XLA's count, n = {FFT_N:,})"
+           if "fft" in limit else "")
     lines = [f"Device: {kind}; measured ceilings: copy "
              f"{limit.get('copy', 0) / GB:,.0f} GB/s, matrix product float32 "
              f"{limit.get('float32', 0) / 1e12:,.2f} TFLOP/s, bfloat16 "
-             f"{limit.get('bfloat16', 0) / 1e12:,.2f} TFLOP/s. XLA's byte counts assume "
+             f"{limit.get('bfloat16', 0) / 1e12:,.2f} TFLOP/s{fft}. XLA's byte counts assume "
              "nothing stays in cache between fusions: a share of the bandwidth above 100% means "
              "the data stayed in cache.", "",
-             "| benchmark | ms | GFLOP/s | GB/s | of bandwidth | of matrix rate | FLOP/byte "
-             "(ridge) | bound |", "|---|---|---|---|---|---|---|---|"]
+             "| benchmark | ms | GFLOP/s | GB/s | of bandwidth | of matrix rate | of FFT rate | "
+             "FLOP/byte (ridge) | bound |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("bench") in ("env", "limit") or "median_ms" not in r:
             continue
@@ -129,6 +153,7 @@ def table(rows: list[dict]) -> list[str]:
         gflops = f"{r['flops_per_s'] / 1e9:,.1f}" if r.get("flops_per_s") else "-"
         gbytes = f"{r['bytes_per_s'] / GB:,.1f}" if r.get("bytes_per_s") else "-"
         lines.append(f"| {_what(r)} | {r['median_ms']:,.1f} | {gflops} | {gbytes} | "
-                     f"{_pct(s['of_bandwidth'])} | {_pct(s['of_matmul'])} | {intensity} | "
+                     f"{_pct(s['of_bandwidth'])} | {_pct(s['of_matmul'])} | "
+                     f"{_pct(s['of_fft'])} | {intensity} | "
                      f"{s.get('bound', '-')} |")
     return lines

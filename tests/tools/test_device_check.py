@@ -40,7 +40,8 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     assert kinds == {("layer", "fft"), ("layer", "chunked"), ("model", "fft"),
                      ("model", "chunked")}
     assert [r["conv"] in ("fft", "chunked") for r in bench if r["bench"] == "step"] == [True]
-    assert [r["limit"] for r in bench if r["bench"] == "limit"] == ["copy", "matmul", "matmul"]
+    assert [r["limit"] for r in bench if r["bench"] == "limit"] == [
+        "copy", "matmul", "matmul", "fft"]
     assert all(r["median_ms"] > 0 and r["flops"] > 0 and r["bytes_accessed"] > 0
                for r in bench[1:])
     assert all(r["peak_bytes"] > 0 for r in bench[1:] if r["bench"] != "limit")
@@ -73,7 +74,8 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     assert [(r["conv"], r["dtype"], r["xla_flags"]) for r in tune if r["bench"] == "step"] == [
         ("fft", "float32", ""), ("chunked", "bfloat16", ""),
         ("fft", "float32", "--xla_cpu_use_xnnpack=false")]
-    assert [r.get("limit") for r in tune if r["bench"] == "limit"] == ["copy", "matmul", "matmul"]
+    assert [r.get("limit") for r in tune if r["bench"] == "limit"] == [
+        "copy", "matmul", "matmul", "fft"]
     table = subprocess.run([sys.executable, "-m", "lra", "bench", "--tune-table",
                             str(out / "tune.jsonl")], cwd=ROOT, capture_output=True, text=True)
     assert table.returncode == 0, table.stderr
