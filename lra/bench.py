@@ -6,7 +6,7 @@ layer  one S4D layer's SSM (kernel + convolution + D skip), forward + backward, 
 model  a 4-layer H=128 backbone at L=1024, forward + backward.
 step   one training step of each task's `full` config at a batch that fits a small machine.
 pathx_step (with --pathx) one Path-X-sized training step: time, planned and resident memory.
-limit  first, the device's ceilings: copy bandwidth and matrix-product rates (lra/roofline.py).
+limit  first, the device's ceilings: copy bandwidth, matrix-product and FFT rates (lra/roofline.py).
 --device   an accelerator's set: the layer and the model in float32 and bfloat16, and each
            task's step at the batch size of its paper config.
 --tune     instead of the above, the choices a device's defaults rest on: the training step of

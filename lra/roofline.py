@@ -11,14 +11,19 @@ than any cache (bytes read plus written per second), an (n, n) by (n, n) matrix 
 float32 and bfloat16 (2n³ operations per second), and the FFT convolution's transform at its
 longest: float32 rows of 16,384 values, zero-padded to FFT_N = 32,768 points (Path-X's layer,
 models/s4d.py), as many rows as fill the copy's array. The FFT's rate is in XLA's own count of
-its operations (8 n log2 n per real transform of n points, about 3x the usual 2.5 n log2 n), the
-count every program's FFTs are counted in, so a program's share of it compares like with like.
+its operations (8 log2 n per element of each transform's input: 8 n log2 n for a real transform
+of n points, about 3x the usual 2.5 n log2 n). A program's FFTs are counted the same way, from
+its compiled HLO (`fft_flops`), so its share of the FFT rate (its FFTs' operations per second of
+its time, against the ceiling) says what part of its time its FFTs would take at the ceiling.
+The shares of the bandwidth and of the matrix rate count all its bytes and all its operations.
 The limit a program sits closest to, by its share of each, is the one that binds: memory, the
 matrix rate or the FFT rate.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import statistics
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +38,8 @@ FFT_N = 2 * 16_384  # the longest FFT the tasks' layers take: Path-X, L = 16,384
 
 
 def cost(compiled) -> dict[str, float | None]:
-    """{'flops', 'bytes_accessed'} of a compiled program, from XLA (None where it gives none)."""
+    """{'flops', 'bytes_accessed'} of a compiled program, from XLA (None where it gives none),
+    and 'fft_flops', its FFTs' part of the flops."""
     try:
         analysis = compiled.cost_analysis()
     except Exception:  # noqa: BLE001 - a backend without the analysis: no counts, no failure
@@ -41,14 +47,40 @@ def cost(compiled) -> dict[str, float | None]:
     if isinstance(analysis, list | tuple):  # older JAX: one dict per program
         analysis = analysis[0] if analysis else None
     analysis = analysis or {}
-    return {"flops": analysis.get("flops"), "bytes_accessed": analysis.get("bytes accessed")}
+    return {"flops": analysis.get("flops"), "bytes_accessed": analysis.get("bytes accessed"),
+            "fft_flops": fft_flops(compiled)}
+
+
+# An instruction's definition in HLO text, `%name = f32[8,2048]{1,0} ...`, and an FFT's
+# operand and lengths, `fft(%operand), fft_type=RFFT, fft_length={2048}`.
+_DEFINED = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = \w+\[([\d,]*)\]")
+_FFT = re.compile(r" fft\(%?([\w.\-]+)\).*fft_length=\{([\d,]+)\}")
+
+
+def fft_flops(compiled) -> float | None:
+    """The operations of a compiled program's FFTs as XLA counts them (its cost analysis,
+    HloCostAnalysis::HandleFft): 8 x the product of log2 of each FFT length x the operand's
+    elements, for each fft instruction of the optimised HLO (a loop's body counted once, as in
+    the cost analysis). None where the program has no text."""
+    try:
+        lines = compiled.as_text().splitlines()
+    except Exception:  # noqa: BLE001 - a backend without HLO text: no count, no failure
+        return None
+    dims = {m.group(1): m.group(2) for m in map(_DEFINED.match, lines) if m}
+    total = 0
+    for m in filter(None, map(_FFT.search, lines)):
+        elements = math.prod(int(d) for d in dims.get(m.group(1), "").split(",") if d)
+        log_n = math.prod(int(n).bit_length() - 1 for n in m.group(2).split(","))
+        total += 8 * log_n * elements
+    return float(total)
 
 
 def rates(counts: dict[str, float | None], seconds: float) -> dict[str, float | None]:
-    """Operations and bytes per second over a run of `seconds`."""
-    return {"flops_per_s": counts["flops"] / seconds if counts["flops"] else None,
-            "bytes_per_s": counts["bytes_accessed"] / seconds if counts["bytes_accessed"]
-            else None}
+    """Operations (all, and the FFTs') and bytes per second over a run of `seconds`."""
+    per_s = {"flops_per_s": "flops", "bytes_per_s": "bytes_accessed",
+             "fft_flops_per_s": "fft_flops"}
+    return {rate: counts[key] / seconds if counts.get(key) else None
+            for rate, key in per_s.items()}
 
 
 def _median_s(fn, *args, runs: int) -> tuple[float, Any]:
@@ -87,7 +119,8 @@ def ceilings(rows: list[dict]) -> dict[str, float]:
     for r in rows:
         if r.get("bench") == "limit":
             key = r["limit"] if r["limit"] in ("copy", "fft") else r["dtype"]
-            out[key] = r["bytes_per_s"] if key == "copy" else r["flops_per_s"]
+            out[key] = r["bytes_per_s"] if key == "copy" else \
+                r.get("fft_flops_per_s") or r["flops_per_s"] if key == "fft" else r["flops_per_s"]
     return out
 
 
@@ -102,9 +135,10 @@ def shares(row: dict, limit: dict[str, float]) -> dict[str, float | None]:
     dtype = row.get("dtype", "float32")
     bw, mm, fft = limit.get("copy"), limit.get(dtype), limit.get("fft")
     flops, moved = row.get("flops_per_s"), row.get("bytes_per_s")
+    ffts = row.get("fft_flops_per_s")
     out = {"of_bandwidth": moved / bw if moved and bw else None,
            "of_matmul": flops / mm if flops and mm else None,
-           "of_fft": flops / fft if flops and fft else None,
+           "of_fft": ffts / fft if ffts and fft else None,
            "intensity": flops / moved if flops and moved else None,
            "ridge": mm / bw if mm and bw else None}
     known = {k: out[k] for k in BOUNDS if out[k] is not None}
