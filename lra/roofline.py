@@ -116,11 +116,13 @@ def ceilings(rows: list[dict]) -> dict[str, float]:
     """{'copy': bytes/s, 'float32': flops/s, 'bfloat16': flops/s, 'fft': flops/s} from a
     record's limit rows (a record made before the FFT's ceiling has no 'fft')."""
     out = {}
-    for r in rows:
-        if r.get("bench") == "limit":
-            key = r["limit"] if r["limit"] in ("copy", "fft") else r["dtype"]
-            out[key] = r["bytes_per_s"] if key == "copy" else \
-                r.get("fft_flops_per_s") or r["flops_per_s"] if key == "fft" else r["flops_per_s"]
+    for r in (r for r in rows if r.get("bench") == "limit"):
+        if r["limit"] == "copy":
+            out["copy"] = r["bytes_per_s"]
+        elif r["limit"] == "fft":
+            out["fft"] = r.get("fft_flops_per_s") or r["flops_per_s"]
+        else:
+            out[r["dtype"]] = r["flops_per_s"]
     return out
 
 

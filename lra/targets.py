@@ -50,12 +50,12 @@ def table(rows: list[dict[str, Any]], where: str) -> list[str]:
                           "`python -m lra train ... --dry-run --json`")
     first = rows[0]
     prov = first.get("provenance", {})
-    limits = sorted({r["memory_bytes"] for r in rows})
+    limits = sorted({r["memory_bytes"] for r in rows})  # a CPU's varies between runs
+    memory = " to ".join(dict.fromkeys(size(n) for n in (limits[0], limits[-1])))
     lines = [f"Device: {first['devices']} x {first['device']} ({first['platform']}), commit "
              f"{prov.get('commit', '?')[:7]}{' (dirty)' if prov.get('dirty') else ''}, jax "
              f"{prov.get('versions', {}).get('jax', '?')}; memory planned per device, of "
-             f"{' to '.join(size(n) for n in (limits[0], limits[-1])[:len(limits)])} "
-             f"({first['memory_from']}).", "",
+             f"{memory} ({first['memory_from']}).", "",
              "| Task (batch) | planned memory | model.remat | verdict | step | "
              "epoch (train + eval) | S4's epoch | target |", "|---" * 8 + "|"]
     for r in rows:
@@ -90,8 +90,10 @@ def _remat(r: dict) -> str:
     value = str(r["remat"]).lower()
     if not choice or "peak_bytes" not in choice:
         return f"{value} ({choice['by'] if choice else 'set'})"
-    if "step_ms" in choice and None not in choice["step_ms"].values():
+    if "step_ms" in choice:
         ms = choice["step_ms"]
+        if None in ms.values():  # a step that failed while timed counts as not fitting
+            return f"{value} (auto, the other step failed)"
         return f"{value} (auto, timed: remat {100 * (ms['true'] / ms['false'] - 1):+.0f}%)"
     fits = [k for k, v in choice["peak_bytes"].items() if v is not None and
             v <= choice["limit_bytes"]]

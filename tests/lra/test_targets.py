@@ -68,5 +68,9 @@ def test_the_table_gives_each_dry_run_beside_s4_and_the_targets():
                         "- | 15 min (T4) | - |")
     assert lines[-1] == ("Six full runs of one seed: no estimate (no timed full dry run of "
                          "text, retrieval, image, pathfinder).")
+    failed = {"chosen": False, "peak_bytes": peaks, "limit_bytes": 300 * 2**30,
+              "step_ms": {"false": 100.0, "true": None}}  # remat's step failed while timed
+    assert "| false (auto, the other step failed) |" in targets.table(
+        [full("text", 60.0, remat_choice=failed)], "dry.jsonl")[4]
     with pytest.raises(ConfigError, match="bench.jsonl: no dry-run rows"):
         targets.table([{"bench": "env"}], "bench.jsonl")
