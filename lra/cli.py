@@ -187,8 +187,6 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from lra.bench import run
-
     if args.roofline:
         from lra.roofline import table
 
@@ -207,6 +205,8 @@ def _bench(args: argparse.Namespace) -> None:
         print("\n".join(tuning.table(read_bench(args.tune_table, "--tune-table"),
                                       args.tune_table)))
         return
+    from lra.bench import run  # starts JAX: the --dryrun-table and --tune-table above need none
+
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # `make bench` on a fresh clone
         with open(args.out, "w") as f:

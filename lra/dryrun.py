@@ -31,10 +31,10 @@ from lra.build import max_length, model_name
 from lra.configs.common import Config, task_adapter
 from lra.distributed import DataParallel
 from lra.fit import accum_to_fit, local, planned, synthetic_batch
-from lra.logger import duration, size
 from lra.prepare import check_batches, init_state, jit_steps, load_task, schedule_steps
 from lra.report.paper import EPOCH_TIME
 from lra.timing import timed
+from lra.units import duration, size
 from tasks.base import TaskSpec
 
 

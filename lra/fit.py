@@ -37,7 +37,7 @@ import jax.numpy as jnp
 from lra.configs.common import Config, parse_size
 from lra.distributed import DataParallel, from_process_0
 from lra.errors import ConfigError, first_line
-from lra.logger import size
+from lra.units import size
 from tasks.base import TaskSpec
 
 Plan = tuple[int, int]  # (peak bytes per device, of which fixed: arguments and outputs)

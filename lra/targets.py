@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from lra.errors import ConfigError
-from lra.logger import duration, size
+from lra.units import duration, size
 
 LRA_TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
 EPOCH_TARGET_S = {"pathx": 5 * 60, "listops": 60}

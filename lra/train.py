@@ -27,11 +27,12 @@ from lra.distributed import DataParallel
 from lra.errors import Interrupted, TrainingError
 from lra.faults import StopSignals, check_finite, sanity_expected, sick, stuck_at_chance
 from lra.lock import workdir_lock
-from lra.logger import MetricLogger, duration
+from lra.logger import MetricLogger
 from lra.optim import group_table
 from lra.prepare import Run, prepare
 from lra.profile import Profile
 from lra.steps import TrainState, add_sums, zero_sums
+from lra.units import duration
 from tasks.base import Split, batches
 
 

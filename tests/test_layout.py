@@ -56,6 +56,8 @@ def loaded_by(argv: list[str], cwd: Path) -> list[str]:
     ["data", "show", "--task", "pathfinder", "--n", "2", "--out", "{tmp}/show.png"],
     ["tasks"],
     ["config", "--task", "pathx"],
+    ["bench", "--dryrun-table", str(ROOT / "results" / "bench" / "dryrun-cpu-2core.jsonl")],
+    ["bench", "--tune-table", str(ROOT / "results" / "bench" / "tune-cpu-2core.jsonl")],
 ])
 def test_the_light_commands_load_neither_jax_nor_orbax(argv, tmp_path):
     write_listops_release(tmp_path)  # for data check

@@ -5,7 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from lra.logger import MetricLogger, duration
+from lra.logger import MetricLogger
+from lra.units import duration
 
 
 class ListWriter:
