@@ -34,7 +34,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lra.configs.common import Config, parse_size
+from lra.configs.common import Config, parse_size, show
 from lra.distributed import DataParallel, from_process_0
 from lra.errors import ConfigError, first_line
 from lra.units import size
@@ -149,7 +149,7 @@ def resolve(cfg: Config, plan_of: Callable[[Config], Plan], mem: Limit, *,
 def describe(choice: dict[str, Any]) -> str:
     """One line for the run's log, e.g. 'model.remat=auto: true (a step 36663.5 ms with remat,
     49295.0 ms without; planned 4.91 GiB and 19.20 GiB, both within ...)'."""
-    head = f"model.remat=auto: {str(choice['chosen']).lower()}"
+    head = f"model.remat=auto: {show(choice['chosen'])}"
     if "peak_bytes" not in choice:
         return f"{head} ({choice['by']})"
     peaks = {k: "no plan" if v is None else size(v) for k, v in choice["peak_bytes"].items()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lra.configs.common import show
 from lra.errors import ConfigError
 from lra.units import duration, size
 
@@ -87,7 +88,7 @@ def _times(ratio: float) -> str:
 
 def _remat(r: dict) -> str:
     choice = r.get("remat_choice")
-    value = str(r["remat"]).lower()
+    value = show(r["remat"])
     if not choice or "peak_bytes" not in choice:
         return f"{value} ({choice['by'] if choice else 'set'})"
     if "step_ms" in choice:
