@@ -120,8 +120,10 @@ def _train(args: argparse.Namespace) -> None:
     initialize()  # joins the other processes of a multi-host run (SLURM, TPU, LRA_COORDINATOR)
     if args.dry_run:
         return _dry_run(cfg, args)
+    from lra import compile_cache
     from lra.train import train_and_evaluate
 
+    compile_cache.enable()  # not for the dry run: it reports the compile time
     train_and_evaluate(cfg, args.workdir, args.data_dir, resume=args.resume)
 
 
@@ -145,8 +147,11 @@ def _sweep(args: argparse.Namespace) -> None:
         return
     if args.data_dir is None:
         raise ConfigError("sweep needs --data-dir (--status does not)")
-    if args.launcher == "serial":
+    if args.launcher == "serial":  # the runs are made here; other launchers' runs are `lra train`
+        from lra import compile_cache
+
         initialize()
+        compile_cache.enable()
     cluster = Cluster(partition=args.partition, gpus_per_task=args.gpus_per_task,
                       time_min=args.time, parallel=args.parallel,
                       cpus_per_task=args.cpus_per_task, mem=args.mem,
@@ -157,8 +162,10 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    from lra import compile_cache
     from lra.evaluate import evaluate_run
 
+    compile_cache.enable()
     r = evaluate_run(args.workdir, checkpoint=args.checkpoint, split=args.split,
                      data_dir=args.data_dir, data_sets=list(args.set or []), out=args.out)
     same = "" if r["logged_accuracy"] is None else (
@@ -170,8 +177,10 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
+    from lra import compile_cache
     from lra.evaluate import predict
 
+    compile_cache.enable()
     path = predict(args.workdir, args.out, checkpoint=args.checkpoint, split=args.split,
                    data_dir=args.data_dir, data_sets=list(args.set or []))
     print(f"wrote {path}")

@@ -88,6 +88,8 @@ def _git(*args: str) -> str | None:
 def provenance() -> dict[str, Any]:
     """Where and with what a run is made."""
     import jax  # here, not at the top: reading records (the tables) needs no jax
+
+    from lra import compile_cache
     versions = {}
     for pkg in PACKAGES:
         try:
@@ -108,6 +110,7 @@ def provenance() -> dict[str, Any]:
             "processes": jax.process_count(),
         },
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "compile_cache": compile_cache.in_use(),  # XLA's persistent cache (lra/compile_cache.py)
         "host": platform.node(),
         "pid": os.getpid(),
         # The scheduler's job, when there is one (a sweep's job array, lra/launch.py).

@@ -20,7 +20,7 @@ from typing import Any
 import jax
 from tqdm import tqdm
 
-from lra import checkpoint, choose, fit, records, tracking
+from lra import checkpoint, choose, compile_cache, fit, records, tracking
 from lra.checkpoint import Checkpoints, Progress
 from lra.configs.common import Config, to_dict
 from lra.distributed import DataParallel
@@ -45,6 +45,7 @@ def train_and_evaluate(
     resume=True insists on that (an error if there is no checkpoint to resume from). The run
     holds the workdir's lock throughout (lra/lock.py): a second run on it is refused.
     """
+    compiled_before = compile_cache.counts()  # prepare compiles auto's candidates already
     with workdir_lock(workdir, enabled=jax.process_index() == 0):
         run = prepare(cfg, workdir, data_dir, resume=resume)
         logger = MetricLogger(writers(run, log), batch_size=cfg.train.batch_size,
@@ -61,7 +62,8 @@ def train_and_evaluate(
             except Interrupted as e:
                 record_stop(run, progress, logger, e)
                 raise
-        return finish(run, progress, logger, log, resumed_from=resumed_from)
+        return finish(run, progress, logger, log, resumed_from=resumed_from,
+                      compiled=compile_cache.since(compiled_before))
 
 
 def loop(run: Run, state: TrainState, progress: Progress, ckpt: Checkpoints,
@@ -253,8 +255,9 @@ def record_stop(run: Run, progress: Progress, logger: MetricLogger, stop: Interr
 
 
 def finish(run: Run, progress: Progress, logger: MetricLogger, log, *,
-           resumed_from: int | None) -> dict[str, Any]:
-    """result.json: the test accuracy at the best validation epoch, and how the run went."""
+           resumed_from: int | None, compiled: dict) -> dict[str, Any]:
+    """result.json: the test accuracy at the best validation epoch, and how the run went;
+    `compiled`: what XLA's persistent compilation cache did in the run (lra/compile_cache.py)."""
     history, best = progress.history, progress.best
     result = {
         **run.header,
@@ -276,9 +279,14 @@ def finish(run: Run, progress: Progress, logger: MetricLogger, log, *,
         * run.cfg.train.batch_size / progress.train_seconds,
         "wall_time_s": logger.now(),
         "resumed_from_step": resumed_from,
+        "compile_cache": compiled if run.header["provenance"]["compile_cache"] else None,
     }
     if run.main:
         records.write_json(run.workdir / "result.json", result)
+    if result["compile_cache"]:
+        log(f"XLA's compile cache ({run.header['provenance']['compile_cache']}): "
+            f"{compiled['hits']} programs read back, saving {compiled['saved_s']:.1f} s of "
+            f"compiling; {compiled['written']} compiled and kept")
     log(f"test accuracy {result['test_accuracy']:.4f} at best val epoch {result['best_epoch']} "
         f"(majority class {result['majority_baseline_test']:.4f}); records in {run.workdir}")
     return result
