@@ -84,11 +84,13 @@ test: $(STAMP)  ## Run the whole test suite on the CPU (about 7 min on 2 cores; 
 	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 # What `make test-latest` runs: the model, the trainer end to end with resume, checkpoints, the
-# optimiser, the dry run, model.conv=auto, XLA's cost analysis and the tables: where a new jax,
-# flax, optax or orbax would break.
+# optimiser, the dry run, model.conv=auto, XLA's cost analysis, the persistent compile cache (its
+# counts read JAX's monitoring events) and the tables: where a new jax, flax, optax or orbax
+# would break.
 FAST_TESTS := tests/models tests/lra/test_train.py tests/lra/test_resume.py \
 	tests/lra/test_checkpoint.py tests/lra/test_optim.py tests/lra/test_dryrun.py \
-	tests/lra/test_choose.py tests/lra/test_roofline.py tests/lra/report tests/tasks/test_base.py
+	tests/lra/test_choose.py tests/lra/test_roofline.py tests/lra/test_compile_cache.py \
+	tests/lra/report tests/tasks/test_base.py
 LATEST := .venv-latest
 test-latest:  ## A second venv (.venv-latest) with the newest releases the registry serves, past our caps; runs a fast subset of the tests.
 	test -x $(LATEST)/bin/python || $(PY) -m venv $(LATEST)
