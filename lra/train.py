@@ -284,9 +284,11 @@ def finish(run: Run, progress: Progress, logger: MetricLogger, log, *,
     if run.main:
         records.write_json(run.workdir / "result.json", result)
     if result["compile_cache"]:
+        # JAX's count is compile time less read time: a little below 0 for quick programs.
+        saved = round(compiled["saved_s"], 1) or 0.0  # and never "-0.0"
         log(f"XLA's compile cache ({run.header['provenance']['compile_cache']}): "
-            f"{compiled['hits']} programs read back, saving {compiled['saved_s']:.1f} s of "
-            f"compiling; {compiled['written']} compiled and kept")
+            f"{compiled['hits']} programs read back, saving {saved:.1f} s of compiling; "
+            f"{compiled['written']} compiled and kept")
     log(f"test accuracy {result['test_accuracy']:.4f} at best val epoch {result['best_epoch']} "
         f"(majority class {result['majority_baseline_test']:.4f}); records in {run.workdir}")
     return result

@@ -12,7 +12,14 @@ smoke: a tiny model for a few seconds on a CPU (tests, `make listops-smoke`).
 demo: what `make demo` trains on short generated ListOps on a CPU in a few minutes.
 """
 
-from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
+from lra.configs.common import (
+    DEMO_PATHS,
+    Config,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+    smoke_config,
+)
 
 # The reference each variant follows, named in its run records and tables.
 V3 = "state-spaces/s4 v3.0.0 configs/experiment/"
@@ -43,7 +50,7 @@ def get_config(variant: str) -> Config:
         return Config(
             task="listops",
             variant="demo",
-            model=ModelConfig(d_model=64, n_layers=4, d_state=32),
+            model=ModelConfig(d_model=64, n_layers=4, d_state=32, **DEMO_PATHS),
             optim=OptimConfig(lr=0.01, weight_decay=0.05, warmup_steps=200),
             train=TrainConfig(batch_size=32, eval_batch_size=250, epochs=12, log_every=50),
         )

@@ -13,7 +13,14 @@ demo: what `make demo-pathfinder` trains on a CPU: 20,000 generated Pathfinder-3
   train.epochs=2 (about 11 minutes), which its records and table state.
 """
 
-from lra.configs.common import Config, ModelConfig, OptimConfig, TrainConfig, smoke_config
+from lra.configs.common import (
+    DEMO_PATHS,
+    Config,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+    smoke_config,
+)
 from tasks.pathfinder import Options
 
 # The reference each variant follows, named in its run records and tables.
@@ -42,7 +49,7 @@ def get_config(variant: str) -> Config:
             task="pathfinder",
             variant="demo",
             data=Options(difficulty="curv_baseline"),
-            model=ModelConfig(d_model=64, n_layers=4, d_state=64, prenorm=True),
+            model=ModelConfig(d_model=64, n_layers=4, d_state=64, prenorm=True, **DEMO_PATHS),
             optim=OptimConfig(lr=0.004, weight_decay=0.03, warmup_steps=100),
             train=TrainConfig(batch_size=32, eval_batch_size=200, epochs=4, log_every=25),
         )
