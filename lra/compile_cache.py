@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 
 from lra.errors import ConfigError
+from tasks.base import cache_dir
 
 # Programs compiling faster than this are compiled again rather than kept. Measured on a ListOps
 # `full` run's start (2 cores, tiny data; the second of two runs against the first):
@@ -48,8 +49,7 @@ def where() -> Path | str | None:
         return "jax"
     if ours:
         return Path(ours).expanduser()
-    base = os.environ.get("LRA_CACHE_DIR") or Path.home() / ".cache" / "lra-s4d"
-    return Path(base).expanduser() / "xla"
+    return cache_dir().expanduser() / "xla"
 
 
 def enable() -> str | None:
