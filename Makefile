@@ -20,6 +20,10 @@ ACCEL ?= cpu
 ACCELS := cpu cuda12 cuda13 tpu
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.lock)
 STAMP := $(VENV)/.installed
+# JAX's CUDA plugin without its CUDA libraries, apart from the venv's packages: XLA's GPU compiler
+# for `lra train --plan-for GPU` on any machine (lra/plan.py), which alone adds the folder to
+# its path; in the venv itself JAX would try to start CUDA in every process.
+CUDA_PLAN := $(VENV)/cuda-plan
 # The task registry (tasks/__init__.py) is the one list of tasks: every task gets a target and a
 # -smoke target; `make lra` runs the six LRA tasks. The list is written into $(TASKS_MK) from the
 # registry (with the venv made first on a fresh clone), and re-made when the registry changes.
@@ -64,6 +68,8 @@ endif
 install: | $(BIN)/python  ## Install the project and its locked versions into .venv/; ACCEL=cuda12|cuda13|tpu adds JAX's build for that accelerator.
 	$(BIN)/pip install -q -c requirements.lock -e '.[test]' \
 	  $(if $(filter-out cpu,$(ACCEL)),'jax[$(ACCEL)]==$(JAX_VERSION)')
+	$(BIN)/pip install -q --no-deps --upgrade --target $(CUDA_PLAN) \
+	  'jax-cuda12-plugin==$(JAX_VERSION)' 'jax-cuda12-pjrt==$(JAX_VERSION)'
 	touch $(STAMP)
 
 # Every target that runs Python depends on the stamp: on a fresh clone it makes the venv first.

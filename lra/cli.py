@@ -10,6 +10,7 @@
   python -m lra train --task TASK --config smoke|demo|full --data-dir DIR --workdir DIR
                       [--model s4d-inv|s4d-legs|...] [--seed S] [--set key=value ...] [--resume]
   python -m lra train --task TASK --config C --dry-run [--data-dir DIR] [--json] [...]
+  python -m lra train --task TASK --config C --plan-for GPU[:N] [--json] [...]
   python -m lra sweep --task TASK --config C --data-dir DIR --runs DIR [--seeds S ...]
                       [--model M] [--grid key=v1,v2,... ...] [--set key=value ...]
                       [--launcher serial|local|slurm|submitit-local] [--jobs N] [--shard I/N]
@@ -113,6 +114,8 @@ def _train(args: argparse.Namespace) -> None:
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     cfg = get_config(args.task, args.config, overrides, model=args.model)
+    if args.plan_for:
+        return _plan(cfg, args)
     if not args.dry_run:
         for flag in ("data_dir", "workdir"):
             if getattr(args, flag) is None:
@@ -134,6 +137,17 @@ def _dry_run(cfg, args: argparse.Namespace) -> None:
 
     result = dry_run(cfg, data_dir=args.data_dir, steps=args.dry_run_steps)
     print(json.dumps(result) if args.json else "\n".join(report(result)))
+
+
+def _plan(cfg, args: argparse.Namespace) -> None:
+    import json
+
+    from lra import plan
+
+    target = plan.target(args.plan_for)
+    plan.host_only()  # before JAX starts: this machine's CPU runs, the GPU is only compiled for
+    result = plan.plan(cfg, target)
+    print(json.dumps(result) if args.json else "\n".join(plan.report(result)))
 
 
 def _sweep(args: argparse.Namespace) -> None:
@@ -377,7 +391,13 @@ def parser() -> argparse.ArgumentParser:
                         "nothing (needs no data; --data-dir gives the real split sizes)")
     t.add_argument("--dry-run-steps", type=int, default=3, metavar="N",
                    help="steps timed by --dry-run (after one warm-up)")
-    t.add_argument("--json", action="store_true", help="--dry-run: print one JSON object")
+    t.add_argument("--plan-for", metavar="GPU[:N]",
+                   help="the dry run's memory half for N GPUs this machine need not have: "
+                        "compile the steps for them with JAX's CUDA plugin and print their "
+                        "planned memory, nothing timed; GPU: a name in lra/plan.py GPUS (e.g. "
+                        "h100-80gb, h200) or a file holding XLA's GPU target config")
+    t.add_argument("--json", action="store_true",
+                   help="--dry-run, --plan-for: print one JSON object")
     t.set_defaults(func=_train)
 
     w = sub.add_parser("sweep", help="several runs: seeds and a grid of config values")

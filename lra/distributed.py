@@ -77,9 +77,13 @@ class DataParallel:
         style: each device holds 1/N, XLA gathers them where a step needs them)."""
         if not shard:
             return jax.device_put(state, self.replicated)
-        return jax.tree.map(lambda x: jax.device_put(x, self._split(x)), state)
+        return jax.tree.map(lambda x: jax.device_put(x, self.sharding_of(x, shard)), state)
 
-    def _split(self, x) -> NamedSharding:
+    def sharding_of(self, x, shard: bool = False) -> NamedSharding:
+        """Where `state` puts the array x: replicated, or with shard=True split on its largest
+        axis that divides by the device count."""
+        if not shard:
+            return self.replicated
         shape = getattr(x, "shape", ())
         axes = [a for a in sorted(range(len(shape)), key=lambda a: -shape[a])
                 if shape[a] % self.n_devices == 0 and shape[a] >= self.n_devices]
