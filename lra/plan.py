@@ -45,7 +45,7 @@ from lra import fit, records
 from lra.build import max_length, model_name
 from lra.configs.common import Config, parse_size, show, task_adapter
 from lra.distributed import DataParallel
-from lra.errors import ConfigError
+from lra.errors import ConfigError, first_line
 from lra.prepare import check_batches, init_state, jit_steps, schedule_steps
 from lra.units import size
 from models.choices import Conv, values
@@ -204,24 +204,42 @@ def _batch(spec, batch: int, length: int, dp: DataParallel) -> dict:
                      lambda _: dp.batch)
 
 
+# Without the device XLA cannot autotune its matrix products, and its default Triton tiling of
+# some does not compile ("Couldn't find output tile sizes", Retrieval's (B·2L, H) output
+# projection). Such a step is planned again with cuBLAS's products, as autotuning could choose.
+TRITON_OFF = "--xla_gpu_enable_triton_gemm=false"
+
+
 def _planner(cfg: Config, spec, dp: DataParallel, length: int, total_steps: int):
     """(train_at(cfg) and eval_at(cfg): the Plan of the step compiled for the target under cfg,
-    at its batch, or its eval batch, and the task's longest length)."""
+    at its batch, or its eval batch, and the task's longest length; the flags of the steps that
+    needed TRITON_OFF and why, by the step's description)."""
     key = jax.ShapeDtypeStruct((), jax.random.key(0).dtype, sharding=dp.replicated)
+    retried: dict[str, dict[str, str]] = {}
 
-    def train_at(c: Config) -> fit.Plan:
+    def compiled(c: Config, train: bool) -> fit.Plan:
         state = _state(c, spec, dp, total_steps)
-        step, _ = jit_steps(c, dp, state)
-        batch = _batch(spec, c.train.batch_size, length, dp)
-        return fit.planned(step.lower(state, batch, key).compile())
+        train_fn, eval_fn = jit_steps(c, dp, state)
+        if train:
+            return fit.planned(train_fn.lower(state, _batch(spec, c.train.batch_size, length,
+                                                            dp), key).compile())
+        return fit.planned(eval_fn.lower(state, _batch(spec, c.train.eval_batch_size, length,
+                                                       dp)).compile())
 
-    def eval_at(c: Config) -> fit.Plan:
-        state = _state(c, spec, dp, total_steps)
-        _, step = jit_steps(c, dp, state)
-        return fit.planned(step.lower(state, _batch(spec, c.train.eval_batch_size, length,
-                                                    dp)).compile())
+    def planned(c: Config, train: bool) -> fit.Plan:
+        try:
+            return compiled(c, train)
+        except jax.errors.JaxRuntimeError as e:
+            which = "train" if train else "eval"
+            if TRITON_OFF in c.train.xla_flags:
+                raise ConfigError(f"XLA's GPU compiler failed on the {which} step: "
+                                  f"{first_line(e, 300)}") from None
+            flags = f"{c.train.xla_flags} {TRITON_OFF}".strip()
+            retried[f"{which} conv={c.model.conv} remat={show(c.model.remat)}"] = {
+                "flags": flags, "error": first_line(e, 160)}
+            return compiled(_with(c, "train", xla_flags=flags), train)
 
-    return train_at, eval_at
+    return (lambda c: planned(c, True)), (lambda c: planned(c, False)), retried
 
 
 def _with(cfg: Config, section: str, **changes) -> Config:
@@ -238,7 +256,7 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
     total_steps = schedule_steps(cfg, spec.release_sizes["train"] // cfg.train.batch_size)
     mem_bytes, mem_from = limit(cfg, t)
     mem = fit.Limit(mem_bytes, mem_from, True)
-    train_at, eval_at = _planner(cfg, spec, dp, length, total_steps)
+    train_at, eval_at, retried = _planner(cfg, spec, dp, length, total_steps)
     convs = values(Conv) if cfg.model.conv == "auto" else (cfg.model.conv,)
     remats = (False, True) if cfg.model.remat == "auto" else (cfg.model.remat,)
     steps, evals = [], []
@@ -265,7 +283,7 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
         "batch": cfg.train.batch_size, "grad_accum": cfg.train.grad_accum, "length": length,
         "eval_batch": cfg.train.eval_batch_size, "conv": cfg.model.conv,
         "remat": cfg.model.remat, "xla_flags": cfg.train.xla_flags, "steps": steps,
-        "evals": evals,
+        "evals": evals, "retried": retried,
         "provenance": {k: v for k, v in records.provenance().items()
                        if k in ("commit", "dirty", "versions", "machine", "started_utc")},
     }
@@ -303,6 +321,8 @@ def report(r: dict[str, Any]) -> list[str]:
                      f"{_verdict(e['fits'], fix)}")
     if r["remat"] == "auto":
         lines.append(f"  remat=auto      {_remat_auto(r['steps'])}")
+    lines += [f"  planned with    {why['flags']} ({step}; under XLA's defaults: {why['error']})"
+              for step, why in r.get("retried", {}).items()]
     return lines
 
 

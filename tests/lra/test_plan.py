@@ -1,0 +1,62 @@
+"""`train --plan-for`: XLA's GPU compiler plans the steps for GPUs this machine does not have.
+
+Through `python -m lra` in processes of their own, as a user runs it: the command puts JAX on
+the CPU and finds the CUDA plugin `make install` put in the venv's cuda-plan folder."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lra import plan
+from lra.cli import main
+from lra.errors import ConfigError
+
+
+def lra(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lra", "train", "--task", "listops",
+                           "--config", "smoke", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_steps_are_planned_for_gpus_not_here_and_a_step_over_the_limit_gets_its_fix(tmp_path):
+    spec = tmp_path / "my-gpu.txtpb"  # another GPU: its target config, as XLA writes one
+    spec.write_text(plan.GPUS["h100-80gb"].target_config()
+                    .replace('"NVIDIA H100 80GB HBM3"', '"My GPU"')
+                    .replace("device_memory_size: 80000000000", "device_memory_size: 90000000"))
+    out = lra("--plan-for", f"{spec}:2", "--set", "model.remat=auto", "--json")
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout)
+    assert (r["device"], r["devices"]) == ("My GPU", 2)  # XLA's GPU devices, from the file
+    assert r["memory_bytes"] == int(0.75 * 90e6) and "JAX's default" in r["memory_from"]
+    plans = {s["remat"]: s for s in r["steps"]}
+    assert set(plans) == {False, True} and all(s["fits"] for s in r["steps"])
+    assert 0 < plans[True]["peak_bytes"] < plans[False]["peak_bytes"]
+    assert r["evals"][0]["fits"] and r["evals"][0]["peak_bytes"] > 0
+    assert r["params"] > 0 and (r["batch"], r["length"]) == (8, 2048)
+    # Under a third of its activations' memory, the plain step needs 4 micro-batches (8 rows
+    # over 2 GPUs: 2 or 4), found by compiling; so planned, it fits.
+    step = plans[False]
+    limit = step["fixed_bytes"] + (step["peak_bytes"] - step["fixed_bytes"]) // 3
+    tight = lra("--plan-for", f"{spec}:2", "--set", f"train.memory_limit={limit}")
+    assert tight.returncode == 0, tight.stderr[-2000:]
+    assert "does not fit: try train.grad_accum=4 or model.remat=true" in tight.stdout
+    fitted = json.loads(lra("--plan-for", f"{spec}:2", "--set", f"train.memory_limit={limit}",
+                            "--set", "train.grad_accum=4", "--json").stdout)
+    assert fitted["steps"][0]["fits"] and fitted["steps"][0]["peak_bytes"] <= limit
+
+
+def test_bad_targets_are_one_line_errors(tmp_path, capsys):
+    for given, says in (("h300", "--plan-for h300: no such GPU; name one of a100-40gb"),
+                        ("h200:0", "--plan-for h200:0: after ':' give the number of GPUs")):
+        assert main(["train", "--task", "listops", "--config", "smoke", "--plan-for",
+                     given]) == 2
+        assert capsys.readouterr().err.strip().startswith(f"error: {says}")
+    (tmp_path / "notes.txt").write_text("an A100, I think\n")
+    with pytest.raises(ConfigError, match="notes.txt: not a GPU target config"):
+        plan.target(str(tmp_path / "notes.txt"))
+    # This test process runs JAX without the plugin's folder on its path, as a venv whose
+    # install did not put it there: the command says how to get it.
+    with pytest.raises(ConfigError, match="--plan-for needs JAX's CUDA plugin"):
+        plan.devices(plan.target("h200"))
