@@ -20,7 +20,7 @@
   python -m lra predict --workdir DIR --out FILE.csv [--split S] [--checkpoint C] [--data-dir DIR]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--device] [--tune] [--pathx] [--out FILE] | --roofline FILE
-                      | --tune-table FILE | --dryrun-table FILE
+                      | --tune-table FILE | --dryrun-table FILE | --plan-table FILE
   python -m lra config --task TASK [--config C --model M --set key=value ...]
   python -m lra tasks [--names [--lra]]
 
@@ -228,7 +228,14 @@ def _bench(args: argparse.Namespace) -> None:
         print("\n".join(tuning.table(read_bench(args.tune_table, "--tune-table"),
                                       args.tune_table)))
         return
-    from lra.bench import run  # starts JAX: the --dryrun-table and --tune-table above need none
+    if args.plan_table:
+        from lra import plan_table
+
+        made_by = "`python -m lra train ... --plan-for GPU --json`"
+        print("\n".join(plan_table.table(read_bench(args.plan_table, "--plan-table", made_by),
+                                          args.plan_table)))
+        return
+    from lra.bench import run  # starts JAX: the tables above need none
 
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # `make bench` on a fresh clone
@@ -456,6 +463,9 @@ def parser() -> argparse.ArgumentParser:
                    help="measure nothing: print FILE's dry runs (`train --dry-run --json` "
                         "lines) beside S4's epoch times and the speed targets, as a markdown "
                         "table")
+    b.add_argument("--plan-table", metavar="FILE",
+                   help="measure nothing: print FILE's plans (`train --plan-for GPU --json` "
+                        "lines), a row per task and GPU, as a markdown table")
     b.set_defaults(func=_bench)
 
     k = sub.add_parser("config", help="print a run's config: every key, its value and meaning")

@@ -3,7 +3,7 @@
     tools/device_check.sh [SECTIONS] [OUT] [--export DIR]   # on the device machine
     python tools/device_check.py --smoke all,tune OUT       # seconds on a CPU
 
-SECTIONS: quick, train, tune or all (= quick,train), or several joined by commas ("all,tune");
+SECTIONS: quick, train, tune, plan or all (= quick,train), or several joined by commas ("all,tune");
 they run in that order. --export DIR copies the results into DIR as at most six files
 (summary.jsonl, bench.jsonl, dryrun.jsonl, tune.jsonl, lra_table.md, records.tar.gz): what a
 lent machine can send back.
@@ -21,10 +21,15 @@ budget), so a short lease still yields figures:
          Path-X full steps under each model.conv and model.dtype, and under each candidate XLA
          flag of the platform (what the device's defaults rest on), into tune.jsonl. Not in
          `all`: a second call, if the lease allows.
+  plan   `lra train --plan-for h200` of all six full configs (lra/plan.py: XLA's GPU compiler
+         on the host's CPU, for the datasheet's H200, the device unused), into plan.jsonl: set
+         beside the dry runs' plans on the device itself (remat_choice.peak_bytes), it says how
+         far the plans made without a GPU are from the device's own. Not in `all`.
   all    quick and train (the default; about 8 minutes on one H200 by its budgets).
 
 OUT holds: summary.jsonl (one line per step: its command, seconds, exit code, and whether it hit
-its limit), bench.jsonl, dryrun.jsonl, tune.jsonl, data/, runs/<task>/ and report/.
+its limit), bench.jsonl, dryrun.jsonl, tune.jsonl, plan.jsonl (exported in records.tar.gz),
+data/, runs/<task>/ and report/.
 `python -m lra bench --roofline OUT/bench.jsonl` sets each figure beside the ceilings measured
 on the same device; `--dryrun-table OUT/dryrun.jsonl` sets the dry runs beside S4's epoch times
 and the targets (the quick section prints it too). In --smoke mode the sizes are tiny (bench
@@ -52,8 +57,10 @@ TASKS = ("listops", "text", "retrieval", "image", "pathfinder", "pathx")
 # compiles the training step twice (model.remat=auto: with and without remat) and, where both
 # fit, times both: its remat_choice is the device's remat figure.
 BUDGET_S = 470
-LIMITS = {"bench": 170, "dryrun": 55, "data": 60, "train": 130, "report": 30, "tune": 300}
-SECTIONS = ("quick", "train", "tune")
+LIMITS = {"bench": 170, "dryrun": 55, "data": 60, "train": 130, "report": 30, "tune": 300,
+          "plan": 90}
+SECTIONS = ("quick", "train", "tune", "plan")
+PLAN_GPU = "h200"  # the lent machine's GPU (lra/plan.py GPUS)
 TRAIN_S = 100
 DATA = {"listops": ["--train", "10000", "--val", "1000", "--test", "1000"],
         "pathfinder": ["--resolution", "32", "--n", "20000"]}
@@ -152,6 +159,13 @@ class Check:
         self.step("tune", [*bench, "--tune", "--out", str(self.out / "tune.jsonl")],
                   LIMITS["tune"])
 
+    def plan(self) -> None:
+        variant = "smoke" if self.smoke else "full"
+        for task in ("listops",) if self.smoke else TASKS:
+            self.step(f"plan-{task}", ["train", "--task", task, "--config", variant,
+                                       "--plan-for", PLAN_GPU, "--json"],
+                      LIMITS["plan"], stdout=self.out / "plan.jsonl")
+
 
 def sections(text: str) -> list[str]:
     """'all,tune' -> ['quick', 'train', 'tune'] (in SECTIONS' order); a one-line error else."""
@@ -178,7 +192,7 @@ def export(out: Path, to: Path) -> list[Path]:
             written.append(to / f.name)
     with tarfile.open(to / "records.tar.gz", "w:gz") as tar:
         for f in sorted([*out.glob("*.log"), *out.glob("runs/*/*.json"),
-                         *out.glob("runs/*/metrics.jsonl")]):
+                         *out.glob("runs/*/metrics.jsonl"), *out.glob("plan.jsonl")]):
             tar.add(f, arcname=str(f.relative_to(out)))
     return [*written, to / "records.tar.gz"]
 

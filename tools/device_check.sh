@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The device check on a machine with an accelerator and its own JAX (tools/device_check.py says
 # what it measures): tools/device_check.sh [SECTIONS] [OUT] [--export DIR]
-# (SECTIONS: quick, train, tune, all = quick,train, or several joined by commas; default: all;
+# (SECTIONS: quick, train, tune, plan, all = quick,train, or several joined by commas; default: all;
 # OUT default: runs/device-check)
 #
 # The project is installed there without its dependencies (the machine's jax, flax, optax,

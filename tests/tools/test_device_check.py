@@ -21,13 +21,14 @@ def lines(path: Path) -> list[dict]:
 def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     out = tmp_path / "check"
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "device_check.py"), "--smoke",
-                           "all,tune", str(out), "--export", str(tmp_path / "back")], cwd=ROOT,
+                           "all,tune,plan", str(out), "--export", str(tmp_path / "back")], cwd=ROOT,
                           capture_output=True, text=True, timeout=600,
                           env={**os.environ, "LRA_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = lines(out / "summary.jsonl")
     assert [r["step"] for r in summary] == [
-        "bench", "dryrun-listops", "targets", "data-listops", "train-listops", "report", "tune"]
+        "bench", "dryrun-listops", "targets", "data-listops", "train-listops", "report", "tune",
+        "plan-listops"]
     steps = [r for r in summary if r["step"] != "targets"]
     assert all(r["exit_code"] == 0 and not r["over_limit"] for r in steps), summary
     # The targets need full dry runs: the smoke check has none, so every verdict stays open.
@@ -82,6 +83,10 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     assert [line.split(" | ")[0] for line in table.stdout.splitlines()[4:]] == [
         "| fft float32", "| chunked bfloat16", "| fft float32, `--xla_cpu_use_xnnpack=false`",
         "| fastest"]
+    # The plan for the lent machine's GPU, made by XLA's GPU compiler on this CPU (lra/plan.py).
+    (planned,) = lines(out / "plan.jsonl")
+    assert (planned["device"], planned["task"], planned["batch"]) == ("NVIDIA H200", "listops", 8)
+    assert [s["fits"] for s in planned["steps"]] == [True] and planned["evals"][0]["fits"]
     # What a lent machine sends back: six files, the records and logs in one archive.
     back = tmp_path / "back"
     assert sorted(p.name for p in back.iterdir()) == [
@@ -90,6 +95,7 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     with tarfile.open(back / "records.tar.gz") as tar:
         names = tar.getnames()
     assert "runs/listops/result.json" in names and "train-listops.log" in names
+    assert "plan.jsonl" in names and "plan-listops.log" in names
     assert not [n for n in names if "checkpoints" in n or n.startswith("data/")]
 
 
