@@ -32,6 +32,7 @@ target config in XLA's text form (openxla/xla xla/tools/hlo_opt/gpu_specs).
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import re
 import sys
@@ -40,6 +41,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.experimental import topologies
 
 from lra import fit, records
 from lra.build import max_length, model_name
@@ -160,28 +162,36 @@ def host_only() -> None:
     """JAX on this machine's CPU alone (module docstring); before JAX starts its backends."""
     if not os.environ.get("JAX_PLATFORMS"):
         jax.config.update("jax_platforms", "cpu")
-    side = Path(sys.prefix, "cuda-plan")  # where `make install` puts the plugin (module docstring)
-    if side.is_dir() and str(side) not in sys.path:
+    # `make install` puts the plugin in the venv's cuda-plan folder (module docstring); a venv
+    # holding a CUDA plugin already (ACCEL=cuda12|cuda13) keeps its own, one plugin per platform.
+    side = Path(sys.prefix, "cuda-plan")
+    if side.is_dir() and not _cuda_plugin():
         sys.path.append(str(side))
+
+
+def _cuda_plugin() -> bool:
+    try:
+        return any(importlib.util.find_spec(f"jax_plugins.xla_cuda{v}") for v in (12, 13))
+    except ModuleNotFoundError:  # no jax_plugins package at all
+        return False
 
 
 def devices(t: Target) -> list[Any]:
     """The planned GPUs, as compile-only devices; a one-line error where JAX cannot make them."""
-    from jax.experimental import topologies
-
     try:
         topo = topologies.get_topology_desc("", "cuda", target_config=t.config,
                                             topology=f"1x1x{t.count}")
     except NotImplementedError:
         raise ConfigError(
-            "--plan-for needs JAX's CUDA plugin (its compiler; no GPU or CUDA libraries): pip "
-            f"install jax-cuda12-plugin=={jax.__version__}, or make install ACCEL=cuda12"
+            "--plan-for needs JAX's CUDA plugin (its compiler; no GPU or CUDA libraries): make "
+            "install puts it in .venv/cuda-plan; else pip install --target "
+            f"{Path(sys.prefix, 'cuda-plan')} jax-cuda12-plugin=={jax.__version__} "
+            f"jax-cuda12-pjrt=={jax.__version__}"
         ) from None
     except jax.errors.JaxRuntimeError as e:
         raise ConfigError(f"--plan-for {t.name}: JAX's CUDA plugin refused the target config: "
                           f"{str(e).splitlines()[0]}") from None
     return list(topo.devices)
-
 
 
 def _abstract(tree, place):
