@@ -24,6 +24,9 @@ STAMP := $(VENV)/.installed
 # for `lra train --plan-for GPU` on any machine (lra/plan.py), which alone adds the folder to
 # its path; in the venv itself JAX would try to start CUDA in every process.
 CUDA_PLAN := $(VENV)/cuda-plan
+CUDA_PLAN_INSTALL = $(BIN)/pip install -q --no-deps --upgrade --target $(CUDA_PLAN) \
+	  'jax-cuda12-plugin==$(JAX_VERSION)' 'jax-cuda12-pjrt==$(JAX_VERSION)' \
+	  && touch $(CUDA_PLAN)/.installed
 # The task registry (tasks/__init__.py) is the one list of tasks: every task gets a target and a
 # -smoke target; `make lra` runs the six LRA tasks. The list is written into $(TASKS_MK) from the
 # registry (with the venv made first on a fresh clone), and re-made when the registry changes.
@@ -68,9 +71,12 @@ endif
 install: | $(BIN)/python  ## Install the project and its locked versions into .venv/; ACCEL=cuda12|cuda13|tpu adds JAX's build for that accelerator.
 	$(BIN)/pip install -q -c requirements.lock -e '.[test]' \
 	  $(if $(filter-out cpu,$(ACCEL)),'jax[$(ACCEL)]==$(JAX_VERSION)')
-	$(BIN)/pip install -q --no-deps --upgrade --target $(CUDA_PLAN) \
-	  'jax-cuda12-plugin==$(JAX_VERSION)' 'jax-cuda12-pjrt==$(JAX_VERSION)'
+	$(CUDA_PLAN_INSTALL)
 	touch $(STAMP)
+
+# A venv made before the plugin's folder existed gets it for the tests (tests/lra/test_plan.py).
+$(CUDA_PLAN)/.installed: requirements.lock | $(BIN)/python
+	$(CUDA_PLAN_INSTALL)
 
 # Every target that runs Python depends on the stamp: on a fresh clone it makes the venv first.
 $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
@@ -86,7 +92,7 @@ lock: | $(BIN)/python  ## Rewrite requirements.lock from the current venv.
 
 # Test processes (pytest-xdist): 2 fits the 2-core CI machine; each holds a JAX, so not one per core.
 TEST_JOBS ?= 2
-test: $(STAMP)  ## Run the whole test suite on the CPU (about 7 min on 2 cores; TEST_JOBS=2 processes).
+test: $(STAMP) $(CUDA_PLAN)/.installed  ## Run the whole test suite on the CPU (about 7 min on 2 cores; TEST_JOBS=2 processes).
 	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 # What `make test-latest` runs: the model, the trainer end to end with resume, checkpoints, the

@@ -25,7 +25,7 @@ def _steps(r: dict, conv: str) -> str:
 def _verdict(r: dict) -> str:
     """'all fit', or each plan over the limit with its fix; '(replanned with cuBLAS)' where
     XLA's defaults did not compile without the device."""
-    over = [f"{s['conv']}{' + remat' if s['remat'] else ''}: " +
+    over = [f"{s['conv']} {'with' if s['remat'] else 'without'} remat: " +
             (f"grad_accum={s['grad_accum_to_fit']}" if s["grad_accum_to_fit"] else "no fix")
             for s in r["steps"] if not s["fits"]]
     over += [f"eval {e['conv']}: " + (f"eval_batch_size={e['eval_batch_to_fit']}"

@@ -63,10 +63,14 @@ def test_install_takes_jax_for_the_accelerator_at_the_locked_version(accel):
     (jax_version,) = [line.split("==")[1] for line in lock.splitlines() if line.startswith("jax==")]
     text = subprocess.run(["make", "-n", "-C", str(ROOT), "install", f"ACCEL={accel}"],
                           check=True, capture_output=True, text=True).stdout.replace("\\\n", " ")
-    (pip,) = [shlex.split(line) for line in text.splitlines() if "pip install" in line]
+    pip, plugin = [shlex.split(line) for line in text.splitlines() if "pip install" in line]
     assert pip[pip.index("-c") + 1] == "requirements.lock" and "-e" in pip
     extras = [a for a in pip if a.startswith("jax[")]
     assert extras == ([] if accel == "cpu" else [f"jax[{accel}]=={jax_version}"])
+    # Whatever the accelerator, XLA's GPU compiler for `train --plan-for`, apart from the venv's
+    # packages and without the CUDA libraries (lra/plan.py).
+    assert plugin[plugin.index("--target") + 1] == ".venv/cuda-plan" and "--no-deps" in plugin
+    assert {f"jax-cuda12-plugin=={jax_version}", f"jax-cuda12-pjrt=={jax_version}"} <= set(plugin)
 
 
 def test_an_unknown_accelerator_is_refused():
@@ -82,8 +86,9 @@ def test_every_target_that_runs_python_first_makes_the_venv():
         if not sep or line.startswith(("\t", "#", " ")) or "=" in target or rest.startswith(
                 "=") or target in (
                 "help", "install", "lock", "clean", ".PHONY", "$(BIN)/python", "$(STAMP)",
-                ".DEFAULT_GOAL", "lra", "device-check", "test-latest"):
-            # lra: through the task targets it runs; device-check, test-latest: another Python
+                ".DEFAULT_GOAL", "lra", "device-check", "test-latest", "$(CUDA_PLAN)/.installed"):
+            # lra: through the task targets it runs; device-check, test-latest: another Python;
+            # the plugin's folder: pip alone, into a folder of the venv
             continue
         assert "$(STAMP)" in rest.split("##")[0], target
 
