@@ -157,17 +157,9 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3) -> dict
     }
 
 
-def _verdict(r: dict[str, Any]) -> str:
-    if r["fits"]:
-        return "fits"
-    fixes = [*([f"train.grad_accum={r['grad_accum_to_fit']}"] if r["grad_accum_to_fit"] else []),
-             *(["model.remat=true"] if r.get("remat") is False else [])]
-    return "does not fit: " + (f"try {' or '.join(fixes)}" if fixes else
-                               "try a smaller train.batch_size or model")
-
-
 def report(r: dict[str, Any]) -> list[str]:
     """The dry run's figures as lines of text."""
+    fix = r["grad_accum_to_fit"] and f"train.grad_accum={r['grad_accum_to_fit']}"
     lines = [
         f"dry run: {r['task']}/{r['variant']}, {r['model']}, on {r['devices']} x {r['device']} "
         f"({r['platform']})",
@@ -181,7 +173,8 @@ def report(r: dict[str, Any]) -> list[str]:
           if r.get("xla_flags") else []),
         f"  compile         {r['compile_s']:.1f} s",
         f"  memory          {size(r['peak_bytes'])} planned per device, of "
-        f"{size(r['memory_bytes'])} ({r['memory_from']}): {_verdict(r)}",
+        f"{size(r['memory_bytes'])} ({r['memory_from']}): "
+        f"{fit.verdict(r['fits'], fix, r.get('remat'))}",
     ]
     if r["step_s"] is None:
         lines.append("  train step      not run (it does not fit)")

@@ -162,6 +162,16 @@ def describe(choice: dict[str, Any]) -> str:
             f"it, against {of})")
 
 
+def verdict(fits: bool, fix: str | None, remat: bool | None = None) -> str:
+    """'fits', or 'does not fit: try FIX or model.remat=true' (remat where it is off): the dry
+    run's and the plan's word on one step."""
+    if fits:
+        return "fits"
+    fixes = [*([fix] if fix else []), *(["model.remat=true"] if remat is False else [])]
+    return "does not fit: " + (f"try {' or '.join(fixes)}" if fixes else
+                               "try a smaller train.batch_size or model")
+
+
 def smallest_accum(cfg: Config, train: Plan, mem: Limit, dp: DataParallel,
                    train_at: Callable[[int], Plan]) -> int | None:
     """The smallest train.grad_accum under which the training step, compiled (`train_at`),

@@ -200,10 +200,10 @@ def _abstract(tree, place):
                                                        sharding=place(x)), tree)
 
 
-def _state(cfg: Config, spec, dp: DataParallel, total_steps: int):
+def _state(cfg: Config, spec, dp: DataParallel, length: int, total_steps: int):
     """The run's train state, abstract and placed as the run places it (replicated, or split
     with train.shard_params): jax.eval_shape of the trainer's own initialisation."""
-    small = fit.synthetic_batch(spec, 1, min(max_length(cfg, spec), 64))  # no length needed
+    small = fit.synthetic_batch(spec, 1, min(length, 64))  # parameters need no length
     state = jax.eval_shape(lambda k: init_state(cfg, spec, small, total_steps, k)[0],
                            jax.random.key(cfg.seed))
     return _abstract(state, lambda x: dp.sharding_of(x, cfg.train.shard_params))
@@ -222,13 +222,20 @@ TRITON_OFF = "--xla_gpu_enable_triton_gemm=false"
 
 def _planner(cfg: Config, spec, dp: DataParallel, length: int, total_steps: int):
     """(train_at(cfg) and eval_at(cfg): the Plan of the step compiled for the target under cfg,
-    at its batch, or its eval batch, and the task's longest length; the flags of the steps that
-    needed TRITON_OFF and why, by the step's description)."""
+    at its batch, or its eval batch, and the task's longest length; state_of(cfg): its abstract
+    train state, made once per config; the flags of the steps that needed TRITON_OFF and why, by
+    the step's description)."""
     key = jax.ShapeDtypeStruct((), jax.random.key(0).dtype, sharding=dp.replicated)
     retried: dict[str, dict[str, str]] = {}
+    states: dict[Config, Any] = {}
+
+    def state_of(c: Config):
+        if c not in states:
+            states[c] = _state(c, spec, dp, length, total_steps)
+        return states[c]
 
     def compiled(c: Config, train: bool) -> fit.Plan:
-        state = _state(c, spec, dp, total_steps)
+        state = state_of(c)
         train_fn, eval_fn = jit_steps(c, dp, state)
         if train:
             return fit.planned(train_fn.lower(state, _batch(spec, c.train.batch_size, length,
@@ -249,7 +256,7 @@ def _planner(cfg: Config, spec, dp: DataParallel, length: int, total_steps: int)
                 "flags": flags, "error": first_line(e, 160)}
             return compiled(_with(c, "train", xla_flags=flags), train)
 
-    return (lambda c: planned(c, True)), (lambda c: planned(c, False)), retried
+    return (lambda c: planned(c, True)), (lambda c: planned(c, False)), state_of, retried
 
 
 def _with(cfg: Config, section: str, **changes) -> Config:
@@ -266,7 +273,7 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
     total_steps = schedule_steps(cfg, spec.release_sizes["train"] // cfg.train.batch_size)
     mem_bytes, mem_from = limit(cfg, t)
     mem = fit.Limit(mem_bytes, mem_from, True)
-    train_at, eval_at, retried = _planner(cfg, spec, dp, length, total_steps)
+    train_at, eval_at, state_of, retried = _planner(cfg, spec, dp, length, total_steps)
     convs = values(Conv) if cfg.model.conv == "auto" else (cfg.model.conv,)
     remats = (False, True) if cfg.model.remat == "auto" else (cfg.model.remat,)
     steps, evals = [], []
@@ -284,7 +291,7 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
             c, mem, dp, lambda b, c=c: eval_at(_with(c, "train", eval_batch_size=b)))
         evals.append({"conv": conv, "peak_bytes": peak, "fits": peak <= mem.bytes,
                       "eval_batch_to_fit": e})
-    state = _state(_with(cfg, "model", conv=convs[0], remat=remats[0]), spec, dp, total_steps)
+    state = state_of(_with(cfg, "model", conv=convs[0], remat=remats[0]))  # the first planned
     return {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
         "target": t.name, "device": t.kind, "devices": t.count, "gpu_memory_bytes": t.memory,
@@ -297,14 +304,6 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
         "provenance": {k: v for k, v in records.provenance().items()
                        if k in ("commit", "dirty", "versions", "machine", "started_utc")},
     }
-
-
-def _verdict(fits: bool, fix: str | None, remat: bool | None = None) -> str:
-    if fits:
-        return "fits"
-    fixes = [*([fix] if fix else []), *(["model.remat=true"] if remat is False else [])]
-    return "does not fit: " + (f"try {' or '.join(fixes)}" if fixes else
-                               "try a smaller train.batch_size or model")
 
 
 def report(r: dict[str, Any]) -> list[str]:
@@ -323,12 +322,12 @@ def report(r: dict[str, Any]) -> list[str]:
         fix = s["grad_accum_to_fit"] and f"train.grad_accum={s['grad_accum_to_fit']}"
         lines.append(f"  {'train step' if i == 0 else '':15} conv={s['conv']}, "
                      f"remat={show(s['remat'])}: {size(s['peak_bytes'])} planned: "
-                     f"{_verdict(s['fits'], fix, s['remat'])}")
+                     f"{fit.verdict(s['fits'], fix, s['remat'])}")
     for i, e in enumerate(r["evals"]):
         fix = e["eval_batch_to_fit"] and f"train.eval_batch_size={e['eval_batch_to_fit']}"
         lines.append(f"  {'eval step' if i == 0 else '':15} conv={e['conv']}: "
                      f"{size(e['peak_bytes'])} planned at batch {r['eval_batch']}: "
-                     f"{_verdict(e['fits'], fix)}")
+                     f"{fit.verdict(e['fits'], fix)}")
     if r["remat"] == "auto":
         lines.append(f"  remat=auto      {_remat_auto(r['steps'])}")
     lines += [f"  planned with    {why['flags']} ({step}; under XLA's defaults: {why['error']})"
