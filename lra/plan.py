@@ -23,6 +23,17 @@ train.memory_limit where set, else JAX's allocator limit on that GPU, XLA_PYTHON
 (JAX's default 0.75) of its memory. Where a plan is over it, the smallest train.grad_accum that
 brings it under is found by compiling the step under it, as a run's check finds it.
 
+Time is not planned, but its floor set by memory is: each planned step's operations and bytes
+as XLA counts them (lra/hlo_cost.py: its cost analysis of the optimised program, each loop's body
+as many times as it runs; the bytes as if nothing stayed in cache between fusions, near a GPU's
+traffic where a step's tensors are far larger than its L2 cache), and the seconds those bytes
+take at the GPU's memory bandwidth (its datasheet's: `traffic_s`). An epoch at that rate
+(`epoch_traffic_s`: the release's training steps and evaluation batches) is what the device's
+own measured epoch (the dry run's) is held against: their ratio is the share of the bandwidth
+a run reaches. It is not a timing and not a bound in the strict sense (data kept in cache moves
+less), and the operations say how near the step is to being limited by arithmetic instead:
+`flops32` is the GPU's float32 rate on its CUDA cores (2 x lanes x cores x clock).
+
 The GPUs (GPUS) give their memory as their datasheets do, in 10^9 bytes: a few percent under
 what the devices report (an H100 80GB reports 84.9e9 bytes, XLA's target config of it in
 openxla/xla's tests), so a plan that fits here fits there. Another GPU: a file holding its
@@ -33,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import os
 import re
 import sys
@@ -43,13 +55,14 @@ import jax
 import jax.numpy as jnp
 from jax.experimental import topologies
 
-from lra import fit, records
+from lra import fit, hlo_cost, records
 from lra.build import max_length, model_name
 from lra.configs.common import Config, parse_size, show, task_adapter
 from lra.distributed import DataParallel
 from lra.errors import ConfigError, first_line
 from lra.prepare import check_batches, init_state, jit_steps, schedule_steps
-from lra.units import size
+from lra.report.paper import EPOCH_TIME
+from lra.units import short_duration, size
 from models.choices import Conv, values
 
 
@@ -124,6 +137,20 @@ class Target:
     memory: int
     count: int
     source: str
+    bandwidth: float | None  # memory bandwidth, bytes/s (None: the file gives none)
+    flops32: float | None  # float32 operations/s of its CUDA cores: 2 x lanes x cores x clock
+
+
+def _field(config: str, name: str) -> float | None:
+    m = re.search(rf"\b{name}:\s*([\d.]+)", config)
+    return float(m.group(1)) if m else None
+
+
+def _rates(config: str) -> tuple[float | None, float | None]:
+    """(memory bandwidth, float32 rate) that a target config describes."""
+    lanes = [_field(config, k) for k in ("fpus_per_core", "core_count", "clock_rate_ghz")]
+    return (_field(config, "memory_bandwidth"),
+            2 * lanes[0] * lanes[1] * lanes[2] * 1e9 if all(lanes) else None)
 
 
 def target(text: str) -> Target:
@@ -134,7 +161,8 @@ def target(text: str) -> Target:
     count = int(n or 1)
     if what in GPUS:
         g = GPUS[what]
-        return Target(what, g.kind, g.target_config(), g.memory, count, g.source)
+        return Target(what, g.kind, g.target_config(), g.memory, count, g.source,
+                      *_rates(g.target_config()))
     path = Path(what)
     if not path.is_file():
         raise ConfigError(f"--plan-for {what}: no such GPU; name one of {', '.join(GPUS)} or a "
@@ -145,7 +173,8 @@ def target(text: str) -> Target:
     if memory is None or kind is None:
         raise ConfigError(f"{path}: not a GPU target config: it needs device_memory_size and "
                           "device_description_str (see openxla/xla xla/tools/hlo_opt/gpu_specs)")
-    return Target(path.name, kind.group(1), config, int(memory.group(1)), count, str(path))
+    return Target(path.name, kind.group(1), config, int(memory.group(1)), count, str(path),
+                  *_rates(config))
 
 
 def limit(cfg: Config, t: Target) -> tuple[int, str]:
@@ -223,29 +252,30 @@ TRITON_OFF = "--xla_gpu_enable_triton_gemm=false"
 def _planner(cfg: Config, spec, dp: DataParallel, length: int, total_steps: int):
     """(train_at(cfg) and eval_at(cfg): the Plan of the step compiled for the target under cfg,
     at its batch, or its eval batch, and the task's longest length; state_of(cfg): its abstract
-    train state, made once per config; the flags of the steps that needed TRITON_OFF and why, by
-    the step's description)."""
+    train state, made once per config; count_of(cfg, train): XLA's operation and byte counts of
+    the step planned under cfg (lra/hlo_cost.py); the flags of the steps that needed TRITON_OFF
+    and why, by the step's description)."""
     key = jax.ShapeDtypeStruct((), jax.random.key(0).dtype, sharding=dp.replicated)
     retried: dict[str, dict[str, str]] = {}
     states: dict[Config, Any] = {}
+    programs: dict[tuple[Config, bool], Any] = {}
 
     def state_of(c: Config):
         if c not in states:
             states[c] = _state(c, spec, dp, length, total_steps)
         return states[c]
 
-    def compiled(c: Config, train: bool) -> fit.Plan:
+    def compiled(c: Config, train: bool):
         state = state_of(c)
         train_fn, eval_fn = jit_steps(c, dp, state)
         if train:
-            return fit.planned(train_fn.lower(state, _batch(spec, c.train.batch_size, length,
-                                                            dp), key).compile())
-        return fit.planned(eval_fn.lower(state, _batch(spec, c.train.eval_batch_size, length,
-                                                       dp)).compile())
+            return train_fn.lower(state, _batch(spec, c.train.batch_size, length, dp),
+                                  key).compile()
+        return eval_fn.lower(state, _batch(spec, c.train.eval_batch_size, length, dp)).compile()
 
     def planned(c: Config, train: bool) -> fit.Plan:
         try:
-            return compiled(c, train)
+            program = compiled(c, train)
         except jax.errors.JaxRuntimeError as e:
             which = "train" if train else "eval"
             if TRITON_OFF in c.train.xla_flags:
@@ -254,9 +284,15 @@ def _planner(cfg: Config, spec, dp: DataParallel, length: int, total_steps: int)
             flags = f"{c.train.xla_flags} {TRITON_OFF}".strip()
             retried[f"{which} conv={c.model.conv} remat={show(c.model.remat)}"] = {
                 "flags": flags, "error": first_line(e, 160)}
-            return compiled(_with(c, "train", xla_flags=flags), train)
+            program = compiled(_with(c, "train", xla_flags=flags), train)
+        programs[c, train] = program
+        return fit.planned(program)
 
-    return (lambda c: planned(c, True)), (lambda c: planned(c, False)), state_of, retried
+    def count_of(c: Config, train: bool) -> dict:
+        return hlo_cost.counts(programs[c, train])
+
+    return ((lambda c: planned(c, True)), (lambda c: planned(c, False)), state_of, count_of,
+            retried)
 
 
 def _with(cfg: Config, section: str, **changes) -> Config:
@@ -273,7 +309,8 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
     total_steps = schedule_steps(cfg, spec.release_sizes["train"] // cfg.train.batch_size)
     mem_bytes, mem_from = limit(cfg, t)
     mem = fit.Limit(mem_bytes, mem_from, True)
-    train_at, eval_at, state_of, retried = _planner(cfg, spec, dp, length, total_steps)
+    train_at, eval_at, state_of, count_of, retried = _planner(cfg, spec, dp, length,
+                                                              total_steps)
     convs = values(Conv) if cfg.model.conv == "auto" else (cfg.model.conv,)
     remats = (False, True) if cfg.model.remat == "auto" else (cfg.model.remat,)
     steps, evals = [], []
@@ -284,13 +321,14 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
             k = None if peak <= mem.bytes else fit.smallest_accum(
                 c, (peak, fixed), mem, dp, lambda a, c=c: train_at(_with(c, "train", grad_accum=a)))
             steps.append({"conv": conv, "remat": remat, "peak_bytes": peak, "fixed_bytes": fixed,
-                          "fits": peak <= mem.bytes, "grad_accum_to_fit": k})
+                          "fits": peak <= mem.bytes, "grad_accum_to_fit": k,
+                          **_moved(count_of(c, True), t)})
         c = _with(cfg, "model", conv=conv, remat=False)
         peak, _ = eval_at(c)
         e = None if peak <= mem.bytes else fit.largest_eval_batch(
             c, mem, dp, lambda b, c=c: eval_at(_with(c, "train", eval_batch_size=b)))
         evals.append({"conv": conv, "peak_bytes": peak, "fits": peak <= mem.bytes,
-                      "eval_batch_to_fit": e})
+                      "eval_batch_to_fit": e, **_moved(count_of(c, False), t)})
     state = state_of(_with(cfg, "model", conv=convs[0], remat=remats[0]))  # the first planned
     return {
         "task": cfg.task, "variant": cfg.variant, "model": model_name(cfg.model),
@@ -300,10 +338,38 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
         "batch": cfg.train.batch_size, "grad_accum": cfg.train.grad_accum, "length": length,
         "eval_batch": cfg.train.eval_batch_size, "conv": cfg.model.conv,
         "remat": cfg.model.remat, "xla_flags": cfg.train.xla_flags, "steps": steps,
-        "evals": evals, "retried": retried,
+        "evals": evals, "retried": retried, "bandwidth": t.bandwidth, "flops32": t.flops32,
+        **_epochs(cfg, spec, steps, evals),
         "provenance": {k: v for k, v in records.provenance().items()
                        if k in ("commit", "dirty", "versions", "machine", "started_utc")},
     }
+
+
+def _moved(count: dict, t: Target) -> dict[str, Any]:
+    """A step's counts, and the seconds its bytes take at the GPU's bandwidth (module
+    docstring)."""
+    moved = count["bytes_accessed"]
+    return {"flops": count["flops"], "bytes_accessed": moved,
+            "fft_flops": count.get("fft_flops"), "fft_bytes": count.get("fft_bytes"),
+            "traffic_s": moved / t.bandwidth if moved and t.bandwidth else None,
+            **({"unknown_trips": count["unknown_trips"]} if count["unknown_trips"] else {}),
+            **({"counts_note": count["note"]} if "note" in count else {})}
+
+
+def _epochs(cfg: Config, spec, steps: list[dict], evals: list[dict]) -> dict[str, Any]:
+    """An epoch's steps and evaluation batches on the release's splits, and each training
+    path's epoch at the GPU's bandwidth (`epoch_traffic_s`, written into its step), beside
+    S4's epoch."""
+    sizes = spec.release_sizes
+    per_epoch = sizes["train"] // cfg.train.batch_size
+    eval_batches = sum(math.ceil(sizes[s] / cfg.train.eval_batch_size) for s in ("val", "test"))
+    ev = {e["conv"]: e["traffic_s"] for e in evals}
+    for s in steps:
+        s["epoch_traffic_s"] = (per_epoch * s["traffic_s"] + eval_batches * ev[s["conv"]]
+                                if s["traffic_s"] and ev[s["conv"]] else None)
+    return {"steps_per_epoch": per_epoch, "eval_batches": eval_batches,
+            "epochs": cfg.train.epochs,
+            "s4_epoch_time": EPOCH_TIME.get(cfg.task) if cfg.variant == "full" else None}
 
 
 def report(r: dict[str, Any]) -> list[str]:
@@ -321,18 +387,43 @@ def report(r: dict[str, Any]) -> list[str]:
     for i, s in enumerate(r["steps"]):
         fix = s["grad_accum_to_fit"] and f"train.grad_accum={s['grad_accum_to_fit']}"
         lines.append(f"  {'train step' if i == 0 else '':15} conv={s['conv']}, "
-                     f"remat={show(s['remat'])}: {size(s['peak_bytes'])} planned: "
+                     f"remat={show(s['remat'])}: {size(s['peak_bytes'])} planned{_traffic(s)}: "
                      f"{fit.verdict(s['fits'], fix, s['remat'])}")
     for i, e in enumerate(r["evals"]):
         fix = e["eval_batch_to_fit"] and f"train.eval_batch_size={e['eval_batch_to_fit']}"
         lines.append(f"  {'eval step' if i == 0 else '':15} conv={e['conv']}: "
-                     f"{size(e['peak_bytes'])} planned at batch {r['eval_batch']}: "
+                     f"{size(e['peak_bytes'])} planned at batch {r['eval_batch']}{_traffic(e)}: "
                      f"{fit.verdict(e['fits'], fix)}")
+    lines += _at_bandwidth(r)
     if r["remat"] == "auto":
         lines.append(f"  remat=auto      {_remat_auto(r['steps'])}")
     lines += [f"  planned with    {why['flags']} ({step}; under XLA's defaults: {why['error']})"
               for step, why in r.get("retried", {}).items()]
     return lines
+
+
+def _traffic(s: dict) -> str:
+    """', moves 12.3 GB (2.6 ms at the bandwidth)': a step's byte count, where there is one."""
+    if not s.get("bytes_accessed"):
+        return ""
+    at = f" ({1e3 * s['traffic_s']:.2f} ms at the bandwidth)" if s.get("traffic_s") else ""
+    return f", moves {s['bytes_accessed'] / 1e9:,.1f} GB{at}"
+
+
+def _at_bandwidth(r: dict) -> list[str]:
+    """Each training path's epoch at the GPU's bandwidth, beside S4's epoch; or why there is
+    none."""
+    steps = [s for s in r["steps"] if s.get("epoch_traffic_s")]
+    if not steps:
+        why = r["steps"][0].get("counts_note") or "the GPU's description gives no bandwidth"
+        return [f"  epoch           no estimate: {why}"]
+    paths = "; ".join(f"conv={s['conv']}, remat={show(s['remat'])}: "
+                      f"{short_duration(s['epoch_traffic_s'])}" for s in steps)
+    s4 = f"; S4 reports {r['s4_epoch_time']} per epoch" if r.get("s4_epoch_time") else ""
+    return [f"  epoch           {r['steps_per_epoch']:,} steps and {r['eval_batches']:,} eval "
+            f"batches move their bytes at {r['bandwidth'] / 1e12:.2f} TB/s in: {paths}{s4}",
+            "                  (XLA's byte counts, as if nothing stayed in cache between "
+            "fusions: the time the device's own step is measured against, not a timing)"]
 
 
 def _remat_auto(steps: list[dict]) -> str:

@@ -1,14 +1,15 @@
 """`python -m lra bench --plan-table FILE`: the plans `train --plan-for GPU --json` wrote (one
 JSON object per line, lra/plan.py), as one markdown table: a row per task and GPU, the training
 step's planned peak per device under each convolution path without and with remat, the
-evaluation step's, and what does not fit the GPU's limit with the fix found for it. No JAX
-here: it reads a record.
+evaluation step's, each convolution path's epoch without remat at the GPU's memory bandwidth
+(XLA's byte counts of its steps, lra/plan.py), and what does not fit the GPU's limit with the
+fix found for it. No JAX here: it reads a record.
 """
 
 from __future__ import annotations
 
 from lra.errors import ConfigError
-from lra.units import size
+from lra.units import short_duration, size
 
 
 def _gib(n: int) -> str:
@@ -20,6 +21,13 @@ def _steps(r: dict, conv: str) -> str:
     by = {s["remat"]: s for s in r["steps"] if s["conv"] == conv}
     return " / ".join(_gib(by[k]["peak_bytes"]) if k in by else "-" for k in (False, True)) \
         if by else "-"
+
+
+def _epoch(r: dict, conv: str) -> str:
+    """The epoch without remat under `conv` at the GPU's bandwidth ('-' where not planned)."""
+    s = next((s for s in r["steps"] if s["conv"] == conv and not s["remat"]), {})
+    seconds = s.get("epoch_traffic_s")
+    return "-" if seconds is None else short_duration(seconds)
 
 
 def _verdict(r: dict) -> str:
@@ -47,7 +55,7 @@ def table(rows: list[dict], where: str) -> list[str]:
              f"{', '.join(commits)}; GiB per device, the training step without / with remat; "
              "the limit is JAX's allocator's on that GPU (or train.memory_limit).", "",
              "| Task (batch, length) | GPU (limit) | FFT | chunked | eval step: FFT / chunked "
-             "| over the limit |", "|---|---|---|---|---|---|"]
+             "| epoch at bandwidth: FFT / chunked | over the limit |", "|---" * 7 + "|"]
     for r in plans:
         evals = {e["conv"]: _gib(e["peak_bytes"]) for e in r["evals"]}
         retried = " (replanned with cuBLAS)" if r.get("retried") else ""
@@ -56,5 +64,5 @@ def table(rows: list[dict], where: str) -> list[str]:
             f"| {r['task']} ({r['batch']}, {r['length']:,}) | {devices}{r['target']} "
             f"({size(r['memory_bytes'])}) | {_steps(r, 'fft')} | {_steps(r, 'chunked')} | "
             f"{evals.get('fft', '-')} / {evals.get('chunked', '-')} | "
-            f"{_verdict(r)}{retried} |")
+            f"{_epoch(r, 'fft')} / {_epoch(r, 'chunked')} | {_verdict(r)}{retried} |")
     return lines

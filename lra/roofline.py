@@ -23,7 +23,6 @@ matrix rate or the FFT rate.
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lra.hlo_cost import DEFINED, FFT
 from lra.timing import compile_and_time
 
 GB = 1e9
@@ -51,12 +51,6 @@ def cost(compiled) -> dict[str, float | None]:
             "fft_flops": fft_flops(compiled)}
 
 
-# An instruction's definition in HLO text, `%name = f32[8,2048]{1,0} ...`, and an FFT's
-# operand and lengths, `fft(%operand), fft_type=RFFT, fft_length={2048}`.
-_DEFINED = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = \w+\[([\d,]*)\]")
-_FFT = re.compile(r" fft\(%?([\w.\-]+)\).*fft_length=\{([\d,]+)\}")
-
-
 def fft_flops(compiled) -> float | None:
     """The operations of a compiled program's FFTs as XLA counts them (its cost analysis,
     HloCostAnalysis::HandleFft): 8 x the product of log2 of each FFT length x the operand's
@@ -66,9 +60,9 @@ def fft_flops(compiled) -> float | None:
         lines = compiled.as_text().splitlines()
     except Exception:  # noqa: BLE001 - a backend without HLO text: no count, no failure
         return None
-    dims = {m.group(1): m.group(2) for m in map(_DEFINED.match, lines) if m}
+    dims = {m.group(1): m.group(3) for m in map(DEFINED.match, lines) if m}
     total = 0
-    for m in filter(None, map(_FFT.search, lines)):
+    for m in filter(None, map(FFT.search, lines)):
         elements = math.prod(int(d) for d in dims.get(m.group(1), "").split(",") if d)
         log_n = math.prod(int(n).bit_length() - 1 for n in m.group(2).split(","))
         total += 8 * log_n * elements

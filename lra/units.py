@@ -15,3 +15,8 @@ def duration(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
         f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def short_duration(seconds: float) -> str:
+    """'42.1 s' under a minute, else as `duration`."""
+    return f"{seconds:.1f} s" if seconds < 60 else duration(seconds)

@@ -36,12 +36,23 @@ def test_steps_are_planned_for_gpus_not_here_and_a_step_over_the_limit_gets_its_
     assert 0 < plans[True]["peak_bytes"] < plans[False]["peak_bytes"]
     assert r["evals"][0]["fits"] and r["evals"][0]["peak_bytes"] > 0
     assert r["params"] > 0 and (r["batch"], r["length"]) == (8, 2048)
+    # XLA's counts of each planned step, and its bytes at the file's bandwidth: recomputing
+    # adds operations; an epoch is the release's 96,000 examples, then val and test at 16.
+    assert r["bandwidth"] == 3.35e12 and r["flops32"] == 2 * 128 * 132 * 1.98e9
+    for s in [*r["steps"], *r["evals"]]:
+        assert 0 < s["fft_bytes"] < s["bytes_accessed"] and s["fft_flops"] < s["flops"]
+        assert s["traffic_s"] == s["bytes_accessed"] / 3.35e12
+    assert plans[True]["flops"] > plans[False]["flops"]
+    assert (r["steps_per_epoch"], r["eval_batches"]) == (96_000 // 8, 2 * 2_000 // 16)
+    assert plans[False]["epoch_traffic_s"] == pytest.approx(
+        12_000 * plans[False]["traffic_s"] + 250 * r["evals"][0]["traffic_s"])
     (tmp_path / "plans.jsonl").write_text(out.stdout)  # the table of `lra bench --plan-table`
     assert main(["bench", "--plan-table", str(tmp_path / "plans.jsonl")]) == 0
     row = capsys.readouterr().out.splitlines()[-1]
     gib = [f"{s['peak_bytes'] / 2**30:.2f}" for s in r["steps"]]
     assert row == (f"| listops (8, 2,048) | 2 x my-gpu.txtpb (64 MiB) | {gib[0]} / {gib[1]} | "
-                   f"- | {r['evals'][0]['peak_bytes'] / 2**30:.2f} / - | all fit |")
+                   f"- | {r['evals'][0]['peak_bytes'] / 2**30:.2f} / - | "
+                   f"{plans[False]['epoch_traffic_s']:.1f} s / - | all fit |")
     # Under a third of its activations' memory, the plain step needs 4 micro-batches (8 rows
     # over 2 GPUs: 2 or 4): the plan names the smallest under which the step, compiled, fits.
     step = plans[False]
@@ -49,6 +60,8 @@ def test_steps_are_planned_for_gpus_not_here_and_a_step_over_the_limit_gets_its_
     tight = lra("--plan-for", f"{spec}:2", "--set", f"train.memory_limit={limit}")
     assert tight.returncode == 0, tight.stderr[-2000:]
     assert "does not fit: try train.grad_accum=4 or model.remat=true" in tight.stdout
+    assert "12,000 steps and 250 eval batches move their bytes at 3.35 TB/s in: conv=fft, " \
+        "remat=false: " in tight.stdout
 
 
 def test_bad_targets_are_one_line_errors(tmp_path, capsys):

@@ -1,0 +1,96 @@
+"""XLA's counts with each loop's body weighted by its trip count (lra/hlo_cost.py), against the
+same program written without the loop, and against XLA's own counts where there is no loop."""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from lra import hlo_cost
+from lra.build import max_length
+from lra.configs import get_config
+from lra.configs.common import task_adapter
+from lra.distributed import DataParallel
+from lra.dryrun import compile_train
+
+X = jnp.ones((128, 128))
+
+
+def step(c):
+    return jnp.tanh(c @ c)
+
+
+def looped(n: int, inner: int = 0):
+    """n steps (each after `inner` of another kind) under lax.scan; a loop inside a loop."""
+    def body(c, _):
+        if inner:
+            c = jax.lax.scan(lambda d, _: (jnp.sin(d @ d), None), c, None, length=inner)[0]
+        return step(c), None
+    return lambda a: jax.lax.scan(body, a, None, length=n)[0]
+
+
+def unrolled(n: int, inner: int = 0):
+    def fn(a):
+        for _ in range(n):
+            for _ in range(inner):
+                a = jnp.sin(a @ a)
+            a = step(a)
+        return a
+    return fn
+
+
+def compiled(fn):
+    return jax.jit(fn).lower(X).compile()
+
+
+def test_without_loops_the_counts_are_xlas():
+    program = compiled(unrolled(3))
+    ours, xla = hlo_cost.counts(program), program.cost_analysis()
+    assert (ours["flops"], ours["bytes_accessed"]) == (xla["flops"], xla["bytes accessed"])
+    assert ours["flops"] == 3 * 2 * 128**3 and ours["unknown_trips"] == []
+
+
+@pytest.mark.parametrize("n, inner", [(10, 0), (7, 3)])
+def test_a_loop_counts_as_its_unrolled_program(n, inner):
+    loop, flat = compiled(looped(n, inner)), compiled(unrolled(n, inner))
+    ours, theirs = hlo_cost.counts(loop), hlo_cost.counts(flat)
+    # The loop also adds to its counter and moves its carry: a few more operations and bytes.
+    assert theirs["flops"] == n * (inner + 1) * 2 * 128**3
+    assert ours["flops"] == pytest.approx(theirs["flops"], rel=1e-5)
+    assert theirs["bytes_accessed"] <= ours["bytes_accessed"] < 1.1 * theirs["bytes_accessed"]
+    # XLA's own analysis counts the body once (why this module exists).
+    assert loop.cost_analysis()["flops"] == pytest.approx(
+        (2 if inner else 1) * 2 * 128**3, rel=1e-5)  # each body once
+
+
+def test_the_training_step_under_grad_accum_counts_every_micro_batch():
+    """train.grad_accum=4 runs the batch as 4 micro-batches in a loop (lra/steps.py): the same
+    operations as the plain step, which XLA's own count puts at about a quarter."""
+    def counts_at(accum: int):
+        cfg = get_config("listops", "smoke", [f"train.grad_accum={accum}", "max_length=256"])
+        spec = task_adapter(cfg.task).SPEC
+        program = compile_train(cfg, spec, DataParallel(), max_length(cfg, spec), 10)[0]
+        return hlo_cost.counts(program), program.cost_analysis()["flops"]
+
+    (plain, _), (accum, xla_accum) = counts_at(1), counts_at(4)
+    assert 0.95 < accum["flops"] / plain["flops"] < 1.1
+    assert xla_accum < 0.4 * plain["flops"]
+
+
+def test_the_ffts_part_is_counted_per_run_of_its_loop():
+    """Each of n rounds transforms (8, 64) float32 rows padded to 128 points: an RFFT of f32[8,128]
+    to c64[8,65], an IRFFT back, as the optimised HLO holds them."""
+    u = jnp.ones((8, 64))
+
+    def round_trip(v):
+        return jnp.fft.irfft(jnp.fft.rfft(v, n=128) * 2, n=128)[:, :64]
+
+    def loop(v):
+        return jax.lax.scan(lambda c, _: (round_trip(c), None), v, None, length=5)[0]
+
+    once = hlo_cost.counts(jax.jit(round_trip).lower(u).compile())
+    rfft_bytes = 4 * 8 * 128 + 8 * 8 * 65
+    assert once["fft_bytes"] == 2 * rfft_bytes  # the IRFFT moves the same arrays back
+    assert once["fft_flops"] == 8 * 7 * (8 * 128 + 8 * 65)  # 8 log2(128) x each input's size
+    looped_counts = hlo_cost.counts(jax.jit(loop).lower(u).compile())
+    assert (looped_counts["fft_bytes"], looped_counts["fft_flops"]) == (
+        5 * once["fft_bytes"], 5 * once["fft_flops"])
