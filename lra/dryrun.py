@@ -5,7 +5,9 @@ batch and the task's maximum length (the longest batch the run will meet), and r
 parameters; XLA's planned peak memory per device beside the device's memory (lra/fit.py
 limit: train.memory_limit, the allocator's, or the host's), with a fix if it does not fit (the
 smallest train.grad_accum that brings it under, estimated from how the activation memory
-divides; or model.remat=true); compile time; the step time measured over a few steps; and the
+divides; or model.remat=true); compile time; the step time measured over a few steps, with the
+bytes the step moves as XLA counts them (lra/hlo_cost.py) and their rate, which set beside the
+device's bandwidth (lra/roofline.py, measured by `lra bench`) says how near it is; and the
 time per epoch and for the whole run, training and evaluation, predicted from the release's
 split sizes (TaskSpec.release_sizes) or, given a data folder, from the data.
 
@@ -26,7 +28,7 @@ from typing import Any
 
 import jax
 
-from lra import choose, fit, records, xla
+from lra import choose, fit, hlo_cost, records, xla
 from lra.build import max_length, model_name
 from lra.configs.common import Config, task_adapter
 from lra.distributed import DataParallel
@@ -74,7 +76,7 @@ def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
            "timed_grad_accum": cfg.train.grad_accum, "step_s": None}
     if peak <= mem.bytes:
         out["step_s"], (state, _) = timing[0] if timing else timed(compiled, *args, steps=steps)
-        return out, state
+        return {**out, **moved(compiled, out["step_s"])}, state
     k = accum_to_fit(peak, fixed, mem.bytes, cfg.train.batch_size, cfg.train.grad_accum,
                      dp.n_devices)
     out["grad_accum_to_fit"] = k
@@ -84,7 +86,16 @@ def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
     compiled, args, _, _ = compile_train(fitted, spec, dp, length, total_steps)
     out["step_s"], (state, _) = timed(compiled, *args, steps=steps)
     out["timed_grad_accum"] = k
-    return out, state
+    return {**out, **moved(compiled, out["step_s"])}, state
+
+
+def moved(compiled, step_s: float) -> dict[str, float | None]:
+    """The timed step's operations and bytes as XLA counts them (lra/hlo_cost.py), and the
+    bytes per second it moved: beside the device's bandwidth, how near the step is to it."""
+    c = hlo_cost.counts(compiled)
+    return {"flops": c["flops"], "bytes_accessed": c["bytes_accessed"],
+            "fft_bytes": c["fft_bytes"],
+            "bytes_per_s": c["bytes_accessed"] / step_s if c["bytes_accessed"] else None}
 
 
 def resolve_remat(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int, total_steps: int,
@@ -181,8 +192,11 @@ def report(r: dict[str, Any]) -> list[str]:
     else:
         at = "" if r["timed_grad_accum"] == r["grad_accum"] else \
             f" (at train.grad_accum={r['timed_grad_accum']})"
+        rate = (f"; moves {r['bytes_accessed'] / 1e9:,.1f} GB, "
+                f"{r['bytes_per_s'] / 1e9:,.1f} GB/s (XLA's count)") if r.get("bytes_per_s") \
+            else ""
         lines.append(f"  train step      {1e3 * r['step_s']:.1f} ms, "
-                     f"{r['examples_per_s']:.1f} examples/s{at}")
+                     f"{r['examples_per_s']:.1f} examples/s{at}{rate}")
     lines.append(f"  eval step       {size(r['eval_peak_bytes'])} planned, " + (
         f"{1e3 * r['eval_step_s']:.1f} ms" if r["eval_fits"] else
         "does not fit: lower train.eval_batch_size") + f" at batch {r['eval_batch']}")

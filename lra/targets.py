@@ -57,14 +57,15 @@ def table(rows: list[dict[str, Any]], where: str) -> list[str]:
              f"{prov.get('commit', '?')[:7]}{' (dirty)' if prov.get('dirty') else ''}, jax "
              f"{prov.get('versions', {}).get('jax', '?')}; memory planned per device, of "
              f"{memory} ({first['memory_from']}).", "",
-             "| Task (batch) | planned memory | model.remat | verdict | step | "
-             "epoch (train + eval) | S4's epoch | target |", "|---" * 8 + "|"]
+             "| Task (batch) | planned memory | model.remat | verdict | step | moved per step "
+             "| epoch (train + eval) | S4's epoch | target |", "|---" * 9 + "|"]
     for r in rows:
         epoch = r["epoch_s"]
         s4 = r.get("s4_epoch_time")
         against = f" ({_times(epoch / _s4_seconds(s4))})" if s4 and epoch else ""
         lines.append(f"| {r['task']} ({r['batch']}) | {size(r['peak_bytes'])} | {_remat(r)} | "
-                     f"{_verdict(r)} | {_step(r)} | {duration(epoch) if epoch else '-'} | "
+                     f"{_verdict(r)} | {_step(r)} | {_moved(r)} | "
+                     f"{duration(epoch) if epoch else '-'} | "
                      f"{s4 or '-'}{against} | {_target(r)} |")
     six = check(rows)["six_runs"]
     lines += ["", "Six full runs of one seed: " + (
@@ -115,6 +116,14 @@ def _step(r: dict) -> str:
     text = f"{s:.1f} s" if s >= 1 else f"{1e3 * s:.0f} ms"
     k = r.get("timed_grad_accum", r["grad_accum"])
     return text + (f" at train.grad_accum={k}" if k != r["grad_accum"] else "")
+
+
+def _moved(r: dict) -> str:
+    """'30.5 GB at 3,050 GB/s': the timed step's bytes (XLA's count) and their rate; '-' for a
+    record made before the dry run counted them."""
+    if not r.get("bytes_per_s"):
+        return "-"
+    return f"{r['bytes_accessed'] / 1e9:,.1f} GB at {r['bytes_per_s'] / 1e9:,.0f} GB/s"
 
 
 def _target(r: dict) -> str:

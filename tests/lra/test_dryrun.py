@@ -1,6 +1,8 @@
 """The dry run: compiles and times the real training step, predicts the run, writes nothing.
 (Its JSON through the command line is checked in tests/tools/test_device_check.py.)"""
 
+import pytest
+
 from lra.cli import main
 from lra.configs import get_config, override
 from lra.dryrun import dry_run, report
@@ -24,6 +26,11 @@ def test_the_report_says_what_to_change_when_it_does_not_fit():
                                                     f"train.grad_accum={k}",
                                                     f"train.memory_limit={limit}"]), steps=1)
     assert again["fits"], (again["peak_bytes"], limit)
+    # The bytes and operations the timed step moves, as XLA counts them (lra/hlo_cost.py): its
+    # k micro-batches run in a loop, each counted, so the same work as the plain step.
+    assert again["flops"] == tight["flops"] == pytest.approx(whole["flops"], rel=0.1)
+    assert whole["bytes_per_s"] == whole["bytes_accessed"] / whole["step_s"] > 0
+    assert f"{whole['bytes_accessed'] / 1e9:,.1f} GB, " in "\n".join(report(whole))
 
 
 def test_given_the_data_it_predicts_from_its_sizes(tmp_path, capsys):

@@ -50,7 +50,8 @@ def test_the_table_gives_each_dry_run_beside_s4_and_the_targets():
     rows = [
         full("listops", 45.0, remat_choice={"chosen": False, "peak_bytes": peaks | {"false": 2**30},
                                             "limit_bytes": 100 * 2**30,
-                                            "step_ms": {"false": 100.0, "true": 112.0}}),
+                                            "step_ms": {"false": 100.0, "true": 112.0}},
+             bytes_accessed=30.5e9, bytes_per_s=30.5e9 / 0.25),
         full("pathx", 336.0, remat=True, step_s=1.5,
              remat_choice={"chosen": True, "peak_bytes": peaks, "limit_bytes": 100 * 2**30}),
         full("retrieval", None, fits=False, grad_accum_to_fit=2, timed_grad_accum=2, remat=True,
@@ -60,12 +61,13 @@ def test_the_table_gives_each_dry_run_beside_s4_and_the_targets():
     assert lines[0] == ("Device: 1 x NVIDIA H200 (gpu), commit 0123456, jax 0.11.2; memory "
                         "planned per device, of 100.00 GiB (the NVIDIA H200 allocator's limit).")
     assert lines[4] == ("| listops (16) | 3.00 GiB | false (auto, timed: remat +12%) | fits | "
-                        "250 ms | 0m45s | 15 min (T4) (20x shorter) | <= 1 min: met |")
-    assert lines[5] == ("| pathx (16) | 3.00 GiB | true (auto, only it fits) | fits | 1.5 s | "
+                        "250 ms | 30.5 GB at 122 GB/s | 0m45s | 15 min (T4) (20x shorter) | "
+                        "<= 1 min: met |")
+    assert lines[5] == ("| pathx (16) | 3.00 GiB | true (auto, only it fits) | fits | 1.5 s | - | "
                         "5m36s | 56 min (A100) (10x shorter) | <= 5 min: not met |")
     assert lines[6] == ("| retrieval (16) | 3.00 GiB | true (the resumed run's config.json) | "
                         "does not fit (train.grad_accum=2 does) | 250 ms at train.grad_accum=2 | "
-                        "- | 15 min (T4) | - |")
+                        "- | - | 15 min (T4) | - |")
     assert lines[-1] == ("Six full runs of one seed: no estimate (no timed full dry run of "
                          "text, retrieval, image, pathfinder).")
     failed = {"chosen": False, "peak_bytes": peaks, "limit_bytes": 300 * 2**30,
