@@ -46,6 +46,7 @@ _HEADER = re.compile(r"^(ENTRY )?%?([\w.\-]+) \(.*\{$")
 _WHILE = re.compile(r" while\(.*\bbody=%?([\w.\-]+)")
 _TRIPS = re.compile(r'"known_trip_count":\{"n":"(\d+)"\}')
 _CALL = re.compile(r" call\(.*\bto_apply=%?([\w.\-]+)")
+_NAMED = re.compile(r"%([\w.\-]+)")  # a name an instruction refers to
 _FUSED = re.compile(r"\bcalls=%?([\w.\-]+)")  # a fusion's (or an async op's) computation
 # An instruction's definition, `%name = f32[8,2048]{1,0} ...`, and an FFT's operand and lengths,
 # `fft(%operand), fft_type=RFFT, fft_length={2048}`.
@@ -83,18 +84,29 @@ def _callees(lines: list[str]) -> list[tuple[str, int | None]]:
     return out
 
 
-def _as_entry(text: str, name: str) -> str:
-    """The module text with computation `name` as its entry (the header's entry layout, which
-    describes the old entry, dropped)."""
-    lines = text.splitlines()
-    lines[0] = lines[0].split(",")[0]  # `HloModule name`, without the entry's layout
-    out = []
-    for line in lines[1:]:
+_NAMED = re.compile(r"%([\w.\-]+)")
+
+
+def _as_entry(text: str, name: str, bodies: dict[str, list[str]]) -> str:
+    """A module of computation `name`, as its entry, and the computations it reaches, from the
+    module's text: its lines before the first computation (metadata) and those computations, as
+    the text has them. The header's entry layout, which is the old entry's, is dropped."""
+    reached, todo = set(), [name]
+    while todo:
+        c = todo.pop()
+        if c not in reached:
+            reached.add(c)
+            todo += [n for line in bodies[c] for n in _NAMED.findall(line) if n in bodies]
+    out, keep = ["HloModule sub"], True
+    for line in text.splitlines()[1:]:
         m = _HEADER.match(line)
         if m:
+            keep = m.group(2) in reached
             line = ("ENTRY " if m.group(2) == name else "") + line.removeprefix("ENTRY ")
-        out.append(line)
-    return "\n".join([lines[0], *out])
+        if keep:
+            out.append(line)
+        keep = keep or line == "}"  # after a computation, until the next one's header
+    return "\n".join(out)
 
 
 def counts(compiled) -> dict[str, Any]:
@@ -104,9 +116,13 @@ def counts(compiled) -> dict[str, Any]:
     if _analyse is None:
         return {"flops": None, "bytes_accessed": None, "fft_flops": None, "fft_bytes": None,
                 "unknown_trips": [], "note": UNAVAILABLE}
-    cpu = jax.devices("cpu")[0].client
     module = compiled.runtime_executable().hlo_modules()[0]
-    text = module.to_string()
+    return module_counts(module, module.to_string())
+
+
+def module_counts(module, text: str) -> dict[str, Any]:
+    """`counts` of an HLO module and its text."""
+    cpu = jax.devices("cpu")[0].client
     entry, bodies = _computations(text)
     unknown: list[str] = []
     cost = {}  # C of each computation analysed: {'flops', 'bytes accessed'}
@@ -114,7 +130,7 @@ def counts(compiled) -> dict[str, Any]:
     def analysed(name: str) -> dict[str, float]:
         if name not in cost:
             cost[name] = _analyse(cpu, module if name == entry else
-                                  _from_text(_as_entry(text, name)))
+                                  _from_text(_as_entry(text, name, bodies)))
         return cost[name]
 
     def loops_below(name: str, seen=frozenset()) -> bool:
