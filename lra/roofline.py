@@ -1,28 +1,27 @@
 """How far a benchmark sits from its device's limits: XLA's operation and byte counts of each
 compiled program, beside the copy bandwidth and matrix-product rate measured on the same device.
 
-Each timed program's count comes from XLA's cost analysis (`compiled.cost_analysis()`): the
-floating-point operations and the bytes its fused operations read and write, a loop's body
-counted once. That byte count is what the program would move if nothing stayed in cache between
-fusions: near the memory traffic of a GPU's program, where intermediates are larger than the
-cache, and above a CPU's. The ceilings are measured, not taken from a datasheet, so that they
-hold for the device, its clocks and its JAX: the copy `x + 1` of a float32 array much larger
-than any cache (bytes read plus written per second), an (n, n) by (n, n) matrix product in
-float32 and bfloat16 (2n³ operations per second), and the FFT convolution's transform at its
-longest: float32 rows of 16,384 values, zero-padded to FFT_N = 32,768 points (Path-X's layer,
-models/s4d.py), as many rows as fill the copy's array. The FFT's rate is in XLA's own count of
-its operations (8 log2 n per element of each transform's input: 8 n log2 n for a real transform
-of n points, about 3x the usual 2.5 n log2 n). A program's FFTs are counted the same way, from
-its compiled HLO (`fft_flops`), so its share of the FFT rate (its FFTs' operations per second of
-its time, against the ceiling) says what part of its time its FFTs would take at the ceiling.
-The shares of the bandwidth and of the matrix rate count all its bytes and all its operations.
-The limit a program sits closest to, by its share of each, is the one that binds: memory, the
-matrix rate or the FFT rate.
+Each timed program's count comes from XLA's cost analysis: the floating-point operations and the
+bytes its fused operations read and write, each loop's body as many times as it runs
+(lra/hlo_cost.py; records made before it counted each body once). That byte count is what the
+program would move if nothing stayed in cache between fusions: near the memory traffic of a GPU's
+program, where intermediates are larger than the cache, and above a CPU's. The ceilings are
+measured, not taken from a datasheet, so that they hold for the device, its clocks and its JAX: the
+copy `x + 1` of a float32 array much larger than any cache (bytes read plus written per second), an
+(n, n) by (n, n) matrix product in float32 and bfloat16 (2n³ operations per second), and the FFT
+convolution's transform at its longest: float32 rows of 16,384 values, zero-padded to FFT_N =
+32,768 points (Path-X's layer, models/s4d.py), as many rows as fill the copy's array. The FFT's
+rate is in XLA's own count of its operations (8 log2 n per element of each transform's input: 8 n
+log2 n for a real transform of n points, about 3x the usual 2.5 n log2 n). A program's FFTs are
+counted the same way, from its compiled HLO (`fft_flops`, lra/hlo_cost.py `ffts`), so its share of
+the FFT rate (its FFTs' operations per second of its time, against the ceiling) says what part of
+its time its FFTs would take at the ceiling. The shares of the bandwidth and of the matrix rate
+count all its bytes and all its operations. The limit a program sits closest to, by its share of
+each, is the one that binds: memory, the matrix rate or the FFT rate.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterator
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lra.hlo_cost import DEFINED, FFT
+from lra import hlo_cost
 from lra.timing import compile_and_time
 
 GB = 1e9
@@ -38,35 +37,21 @@ FFT_N = 2 * 16_384  # the longest FFT the tasks' layers take: Path-X, L = 16,384
 
 
 def cost(compiled) -> dict[str, float | None]:
-    """{'flops', 'bytes_accessed'} of a compiled program, from XLA (None where it gives none),
-    and 'fft_flops', its FFTs' part of the flops."""
-    try:
-        analysis = compiled.cost_analysis()
-    except Exception:  # noqa: BLE001 - a backend without the analysis: no counts, no failure
-        analysis = None
-    if isinstance(analysis, list | tuple):  # older JAX: one dict per program
-        analysis = analysis[0] if analysis else None
-    analysis = analysis or {}
-    return {"flops": analysis.get("flops"), "bytes_accessed": analysis.get("bytes accessed"),
-            "fft_flops": fft_flops(compiled)}
-
-
-def fft_flops(compiled) -> float | None:
-    """The operations of a compiled program's FFTs as XLA counts them (its cost analysis,
-    HloCostAnalysis::HandleFft): 8 x the product of log2 of each FFT length x the operand's
-    elements, for each fft instruction of the optimised HLO (a loop's body counted once, as in
-    the cost analysis). None where the program has no text."""
-    try:
-        lines = compiled.as_text().splitlines()
-    except Exception:  # noqa: BLE001 - a backend without HLO text: no count, no failure
-        return None
-    dims = {m.group(1): m.group(3) for m in map(DEFINED.match, lines) if m}
-    total = 0
-    for m in filter(None, map(FFT.search, lines)):
-        elements = math.prod(int(d) for d in dims.get(m.group(1), "").split(",") if d)
-        log_n = math.prod(int(n).bit_length() - 1 for n in m.group(2).split(","))
-        total += 8 * log_n * elements
-    return float(total)
+    """{'flops', 'bytes_accessed'} of a compiled program, each loop's body as many times as it
+    runs (lra/hlo_cost.py), or XLA's own counts (each body once) where JAX cannot analyse its
+    module; None where there are neither; and 'fft_flops', its FFTs' part."""
+    counts = hlo_cost.counts(compiled)
+    if counts["flops"] is None:
+        try:
+            analysis = compiled.cost_analysis()
+        except Exception:  # noqa: BLE001 - a backend without the analysis: no counts
+            analysis = None
+        if isinstance(analysis, list | tuple):  # older JAX: one dict per program
+            analysis = analysis[0] if analysis else None
+        analysis = analysis or {}
+        counts = {**counts, "flops": analysis.get("flops"),
+                  "bytes_accessed": analysis.get("bytes accessed")}
+    return {k: counts[k] for k in ("flops", "bytes_accessed", "fft_flops")}
 
 
 def rates(counts: dict[str, float | None], seconds: float) -> dict[str, float | None]:

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from lra import hlo_cost
+from lra import hlo_cost, roofline
 
 X = jnp.ones((128, 128))
 
@@ -76,3 +76,15 @@ def test_the_ffts_part_is_counted_per_run_of_its_loop():
     looped_counts = hlo_cost.counts(jax.jit(loop).lower(u).compile())
     assert (looped_counts["fft_bytes"], looped_counts["fft_flops"]) == (
         5 * once["fft_bytes"], 5 * once["fft_flops"])
+
+
+def test_a_jax_without_the_module_analysis_gives_no_counts_and_says_why(monkeypatch):
+    """Where a JAX release does not expose the analysis (hlo_cost's internal imports), the
+    counts are None with the reason, the FFTs still come from the HLO text, and the roofline
+    falls back on XLA's own counts (each loop's body once)."""
+    program = compiled(looped(10))
+    monkeypatch.setattr(hlo_cost, "_analyse", None)
+    out = hlo_cost.counts(program)
+    assert (out["flops"], out["bytes_accessed"], out["note"]) == (None, None, hlo_cost.UNAVAILABLE)
+    assert out["fft_flops"] == 0
+    assert roofline.cost(program)["flops"] == program.cost_analysis()["flops"]
