@@ -20,7 +20,8 @@
   python -m lra predict --workdir DIR --out FILE.csv [--split S] [--checkpoint C] [--data-dir DIR]
   python -m lra report --runs DIR --out DIR
   python -m lra bench [--quick] [--device] [--tune] [--pathx] [--out FILE] | --roofline FILE
-                      | --tune-table FILE | --dryrun-table FILE | --plan-table FILE
+                      | --tune-table FILE | --dryrun-table FILE
+                      | --plan-table FILE [--against DRYRUN_FILE]
   python -m lra config --task TASK [--config C --model M --set key=value ...]
   python -m lra tasks [--names [--lra]]
 
@@ -210,6 +211,9 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.against and not args.plan_table:
+        raise ConfigError("--against DRYRUN_FILE sets dry runs beside plans: give --plan-table "
+                          "FILE too")
     if args.roofline:
         from lra.roofline import table
 
@@ -232,8 +236,13 @@ def _bench(args: argparse.Namespace) -> None:
         from lra import plan_table
 
         made_by = "`python -m lra train ... --plan-for GPU --json`"
-        print("\n".join(plan_table.table(read_bench(args.plan_table, "--plan-table", made_by),
-                                          args.plan_table)))
+        plans = read_bench(args.plan_table, "--plan-table", made_by)
+        lines = plan_table.table(plans, args.plan_table)
+        if args.against:
+            dry = read_bench(args.against, "--against", "`python -m lra train ... --dry-run "
+                             "--json`")
+            lines += ["", *plan_table.against(plans, dry, args.against)]
+        print("\n".join(lines))
         return
     from lra.bench import run  # starts JAX: the tables above need none
 
@@ -466,6 +475,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--plan-table", metavar="FILE",
                    help="measure nothing: print FILE's plans (`train --plan-for GPU --json` "
                         "lines), a row per task and GPU, as a markdown table")
+    b.add_argument("--against", metavar="DRYRUN_FILE",
+                   help="with --plan-table: then each plan beside the dry run of the same task "
+                        "on that GPU itself (`train --dry-run --json` lines): memory, bytes, "
+                        "step and epoch, planned against measured")
     b.set_defaults(func=_bench)
 
     k = sub.add_parser("config", help="print a run's config: every key, its value and meaning")

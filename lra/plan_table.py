@@ -66,3 +66,41 @@ def table(rows: list[dict], where: str) -> list[str]:
             f"{evals.get('fft', '-')} / {evals.get('chunked', '-')} | "
             f"{_epoch(r, 'fft')} / {_epoch(r, 'chunked')} | {_verdict(r)}{retried} |")
     return lines
+
+
+def against(plans: list[dict], dry_runs: list[dict], where: str) -> list[str]:
+    """Each plan beside the dry run of the same task and config on the planned GPU itself
+    (`train --dry-run --json` there), under the path the dry run took: its memory planned
+    without the GPU against the device's own plan, its bytes against the device's program's,
+    and its step and epoch at the datasheet's bandwidth against the measured ones (their ratio:
+    the share of that bandwidth the step reached). A task without both is left out; a file
+    without dry runs is a one-line error naming it."""
+    dry_runs = [d for d in dry_runs if "steps_per_epoch" in d and "peak_bytes" in d]
+    if not dry_runs:
+        raise ConfigError(f"{where}: no dry runs; pass lines `lra train ... --dry-run --json` "
+                          "wrote on the planned GPU")
+    lines = ["| Task (GPU) | path | memory: plan / device | bytes: plan / device | "
+             "step: at bandwidth / measured (share) | epoch: at bandwidth / measured |",
+             "|---" * 6 + "|"]
+    for d in dry_runs:
+        p = next((p for p in plans if (p["task"], p["variant"]) == (d["task"], d["variant"])),
+                 None)
+        s = p and next((s for s in p["steps"] if (s["conv"], s["remat"]) ==
+                        (d["conv"], d["remat"])), None)
+        if not s or d.get("timed_grad_accum", d["grad_accum"]) != p["grad_accum"]:
+            continue
+        step, ideal = d.get("step_s"), s.get("traffic_s")
+        lines.append(
+            f"| {d['task']} ({p['target']}) | {s['conv']}, remat={str(s['remat']).lower()} | "
+            f"{_gib(s['peak_bytes'])} / {_gib(d['peak_bytes'])} GiB "
+            f"({s['peak_bytes'] / d['peak_bytes']:.2f}x) | {_gb(s.get('bytes_accessed'))} / "
+            f"{_gb(d.get('bytes_accessed'))} | "
+            + (f"{1e3 * ideal:,.1f} / {1e3 * step:,.1f} ms ({ideal / step:.0%}) | "
+               if step and ideal else "- | ")
+            + (f"{short_duration(s['epoch_traffic_s'])} / {short_duration(d['epoch_s'])} |"
+               if s.get("epoch_traffic_s") and d.get("epoch_s") else "- |"))
+    return lines
+
+
+def _gb(n: float | None) -> str:
+    return f"{n / 1e9:,.1f} GB" if n else "-"

@@ -22,9 +22,12 @@ budget), so a short lease still yields figures:
          flag of the platform (what the device's defaults rest on), into tune.jsonl. Not in
          `all`: a second call, if the lease allows.
   plan   `lra train --plan-for h200` of all six full configs (lra/plan.py: XLA's GPU compiler
-         on the host's CPU, for the datasheet's H200, the device unused), into plan.jsonl: set
-         beside the dry runs' plans on the device itself (remat_choice.peak_bytes), it says how
-         far the plans made without a GPU are from the device's own. Not in `all`.
+         on the host's CPU, for the datasheet's H200, the device unused), into plan.jsonl, then
+         its table and, where OUT holds the quick section's dry runs, each plan beside the dry
+         run on the device itself (`lra bench --plan-table OUT/plan.jsonl --against
+         OUT/dryrun.jsonl`): how far the memory planned without a GPU is from the device's
+         own plan, and what share of the datasheet's bandwidth each measured step reached.
+         Not in `all`: run it into the same OUT after `all`.
   all    quick and train (the default; about 8 minutes on one H200 by its budgets).
 
 OUT holds: summary.jsonl (one line per step: its command, seconds, exit code, and whether it hit
@@ -125,16 +128,20 @@ class Check:
 
     def targets(self) -> None:
         """The project's speed targets against the dry runs (lra/targets.py), one summary row."""
-        if str(ROOT) not in sys.path:  # the checkout's lra, which the steps' `python -m lra` run
-            sys.path.insert(0, str(ROOT))
+        path = self.out / "dryrun.jsonl"
+        rows = self._rows(path)
         from lra import targets
 
-        path = self.out / "dryrun.jsonl"
-        rows = [json.loads(line) for line in path.read_text().splitlines()] \
-            if path.exists() else []
         self._log({"step": "targets", **targets.check(rows)})
         if rows:  # the table `lra bench --dryrun-table` prints, in the output a lease returns
             print("\n".join(targets.table(rows, str(path))), flush=True)
+
+    @staticmethod
+    def _rows(path: Path) -> list[dict]:
+        if str(ROOT) not in sys.path:  # the checkout's lra, which the steps' `python -m lra` run
+            sys.path.insert(0, str(ROOT))
+        return [json.loads(line) for line in path.read_text().splitlines()] \
+            if path.exists() else []
 
     def train(self) -> None:
         data, runs = self.out / "data", self.out / "runs"
@@ -165,6 +172,13 @@ class Check:
             self.step(f"plan-{task}", ["train", "--task", task, "--config", variant,
                                        "--plan-for", PLAN_GPU, "--json"],
                       LIMITS["plan"], stdout=self.out / "plan.jsonl")
+        plans, dry = self._rows(self.out / "plan.jsonl"), self._rows(self.out / "dryrun.jsonl")
+        from lra import plan_table
+
+        if plans:  # `lra bench --plan-table plan.jsonl [--against dryrun.jsonl]`
+            print("\n".join(plan_table.table(plans, "plan.jsonl")), flush=True)
+        if plans and dry:
+            print("\n".join(plan_table.against(plans, dry, "dryrun.jsonl")), flush=True)
 
 
 def sections(text: str) -> list[str]:

@@ -49,6 +49,9 @@ def test_steps_are_planned_for_gpus_not_here_and_a_step_over_the_limit_gets_its_
     (tmp_path / "plans.jsonl").write_text(out.stdout)  # the table of `lra bench --plan-table`
     assert main(["bench", "--plan-table", str(tmp_path / "plans.jsonl")]) == 0
     row = capsys.readouterr().out.splitlines()[-1]
+    assert main(["bench", "--plan-table", str(tmp_path / "plans.jsonl"), "--against",
+                 str(tmp_path / "plans.jsonl")]) == 2  # plans where the dry runs should be
+    assert "plans.jsonl: no dry runs; pass lines" in capsys.readouterr().err
     gib = [f"{s['peak_bytes'] / 2**30:.2f}" for s in r["steps"]]
     assert row == (f"| listops (8, 2,048) | 2 x my-gpu.txtpb (64 MiB) | {gib[0]} / {gib[1]} | "
                    f"- | {r['evals'][0]['peak_bytes'] / 2**30:.2f} / - | "
@@ -74,6 +77,9 @@ def test_bad_targets_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "dry.jsonl").write_text('{"task": "listops", "peak_bytes": 1}\n')
     assert main(["bench", "--plan-table", str(tmp_path / "dry.jsonl")]) == 2
     assert "dry.jsonl: no plans; pass lines" in capsys.readouterr().err
+    assert main(["bench", "--against", str(tmp_path / "dry.jsonl")]) == 2
+    assert "--against DRYRUN_FILE sets dry runs beside plans: give --plan-table" in \
+        capsys.readouterr().err
     with pytest.raises(ConfigError, match="notes.txt: not a GPU target config"):
         plan.target(str(tmp_path / "notes.txt"))
     # This test process runs JAX without the plugin's folder on its path, as a venv whose

@@ -87,6 +87,13 @@ def test_the_smoke_check_measures_predicts_trains_and_reports(tmp_path):
     (planned,) = lines(out / "plan.jsonl")
     assert (planned["device"], planned["task"], planned["batch"]) == ("NVIDIA H200", "listops", 8)
     assert [s["fits"] for s in planned["steps"]] == [True] and planned["evals"][0]["fits"]
+    # Beside the dry run (on this CPU here, on the H200 itself there): memory, bytes, and the
+    # share of the datasheet's bandwidth the measured step reached.
+    step = planned["steps"][0]
+    assert (step["conv"], step["remat"]) == (dry["conv"], dry["remat"])
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("| listops (h200) |")]
+    assert f"({step['peak_bytes'] / dry['peak_bytes']:.2f}x)" in row
+    assert f"({step['traffic_s'] / dry['step_s']:.0%}) |" in row
     # What a lent machine sends back: six files, the records and logs in one archive.
     back = tmp_path / "back"
     assert sorted(p.name for p in back.iterdir()) == [
