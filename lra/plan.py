@@ -336,7 +336,7 @@ def plan(cfg: Config, t: Target) -> dict[str, Any]:
         "gpu_from": t.source, "memory_bytes": mem.bytes, "memory_from": mem.source,
         "params": int(sum(x.size for x in jax.tree.leaves(state.params))),
         "batch": cfg.train.batch_size, "grad_accum": cfg.train.grad_accum, "length": length,
-        "eval_batch": cfg.train.eval_batch_size, "conv": cfg.model.conv,
+        "eval_batch": cfg.train.eval_batch_size, "dtype": cfg.model.dtype, "conv": cfg.model.conv,
         "remat": cfg.model.remat, "xla_flags": cfg.train.xla_flags, "steps": steps,
         "evals": evals, "retried": retried, "bandwidth": t.bandwidth, "flops32": t.flops32,
         **_epochs(cfg, spec, steps, evals),
