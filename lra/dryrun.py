@@ -63,6 +63,13 @@ def split_sizes(cfg: Config, data_dir: str | None) -> tuple[dict[str, int], str]
     return task_adapter(cfg.task).SPEC.release_sizes, "the release's split sizes"
 
 
+def epoch_batches(cfg: Config, sizes: dict[str, int]) -> tuple[int, int]:
+    """(training steps, evaluation batches over val and test) of one epoch on splits of
+    `sizes`: the last incomplete training batch is dropped, evaluation keeps it."""
+    return (sizes["train"] // cfg.train.batch_size,
+            sum(math.ceil(sizes[s] / cfg.train.eval_batch_size) for s in ("val", "test")))
+
+
 def train_figures(cfg: Config, spec: TaskSpec, dp: DataParallel, length: int,
                   total_steps: int, mem: fit.Limit, steps: int, made=None) -> tuple[dict, Any]:
     """Memory and step time of the training step, and a train state for the evaluation. A step
@@ -139,13 +146,12 @@ def dry_run(cfg: Config, *, data_dir: str | None = None, steps: int = 3) -> dict
     length, bs, ebs = max_length(cfg, spec), cfg.train.batch_size, cfg.train.eval_batch_size
     cfg, conv_choice = choose.resolve(cfg, spec,
                                       micro_batch=bs // cfg.train.grad_accum // dp.n_devices)
-    steps_per_epoch = sizes["train"] // bs
+    steps_per_epoch, eval_batches = epoch_batches(cfg, sizes)
     total_steps = schedule_steps(cfg, steps_per_epoch)
     mem = fit.limit(cfg)
     cfg, remat_choice, made = resolve_remat(cfg, spec, dp, length, total_steps, mem, steps)
     train, state = train_figures(cfg, spec, dp, length, total_steps, mem, steps, made)
     ev = eval_figures(cfg, spec, dp, length, state, mem.bytes, max(1, steps // 2))
-    eval_batches = sum(math.ceil(sizes[s] / ebs) for s in ("val", "test"))
     epoch_s = None
     if train["step_s"] is not None and ev["eval_step_s"] is not None:
         epoch_s = steps_per_epoch * train["step_s"] + eval_batches * ev["eval_step_s"]

@@ -6,10 +6,10 @@ loop's body once, whatever its trip count: a step under train.grad_accum=K (lax.
 micro-batches, lra/steps.py) would count one micro-batch. And an executable compiled for a
 device this machine does not have (lra/plan.py) has no cost analysis at all. Here the same
 analysis runs on the program's optimised HLO module, on this machine's CPU client (the analysis
-reads the HLO, not the device), once for the whole module and once more for each loop body that
-lies on the way to a loop (each as the entry of a copy of the module), and each body's counts
-are weighted by its trip count, which XLA's loop analysis writes into the while instruction
-(`known_trip_count`). A computation's weighted count W is
+reads the HLO, not the device), once for the whole module and once more for each loop body and
+each call on the way to one (each as the entry of a module of the computations it reaches), and
+each body's counts are weighted by its trip count, which XLA's loop analysis writes into the
+while instruction (`known_trip_count`). A computation's weighted count W is
 
     W(c) = C(c) + sum over its loops and calls k:  n_k * W(k) - C(k)
 
@@ -84,9 +84,6 @@ def _callees(lines: list[str]) -> list[tuple[str, int | None]]:
     return out
 
 
-_NAMED = re.compile(r"%([\w.\-]+)")
-
-
 def _as_entry(text: str, name: str, bodies: dict[str, list[str]]) -> str:
     """A module of computation `name`, as its entry, and the computations it reaches, from the
     module's text: its lines before the first computation (metadata) and those computations, as
@@ -144,9 +141,8 @@ def module_counts(module, text: str) -> dict[str, Any]:
                                   _from_text(_as_entry(text, name, bodies)))
         return cost[name]
 
-    def loops_below(name: str, seen=frozenset()) -> bool:
-        return any(n is None or n != 1 or loops_below(k, seen | {name})
-                   for k, n in _callees(bodies.get(name, [])) if k not in seen)
+    def loops_below(name: str) -> bool:  # a loop (known trip count or not) among its callees
+        return any(n != 1 or loops_below(k) for k, n in _callees(bodies.get(name, [])))
 
     def weighted(name: str) -> tuple[float, float]:
         c = analysed(name)

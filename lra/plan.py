@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import math
 import os
 import re
 import sys
@@ -59,6 +58,7 @@ from lra import fit, hlo_cost, records
 from lra.build import max_length, model_name
 from lra.configs.common import Config, parse_size, show, task_adapter
 from lra.distributed import DataParallel
+from lra.dryrun import epoch_batches
 from lra.errors import ConfigError, first_line
 from lra.prepare import check_batches, init_state, jit_steps, schedule_steps
 from lra.report.paper import EPOCH_TIME
@@ -360,9 +360,7 @@ def _epochs(cfg: Config, spec, steps: list[dict], evals: list[dict]) -> dict[str
     """An epoch's steps and evaluation batches on the release's splits, and each training
     path's epoch at the GPU's bandwidth (`epoch_traffic_s`, written into its step), beside
     S4's epoch."""
-    sizes = spec.release_sizes
-    per_epoch = sizes["train"] // cfg.train.batch_size
-    eval_batches = sum(math.ceil(sizes[s] / cfg.train.eval_batch_size) for s in ("val", "test"))
+    per_epoch, eval_batches = epoch_batches(cfg, spec.release_sizes)
     ev = {e["conv"]: e["traffic_s"] for e in evals}
     for s in steps:
         s["epoch_traffic_s"] = (per_epoch * s["traffic_s"] + eval_batches * ev[s["conv"]]

@@ -8,6 +8,7 @@ fix found for it. No JAX here: it reads a record.
 
 from __future__ import annotations
 
+from lra.configs.common import show
 from lra.errors import ConfigError
 from lra.targets import LRA_TASKS, SIX_RUNS_TARGET_S
 from lra.units import duration, short_duration, size
@@ -116,7 +117,7 @@ def against(plans: list[dict], dry_runs: list[dict], where: str) -> list[str]:
             continue
         step, ideal = d.get("step_s"), s.get("traffic_s")
         lines.append(
-            f"| {d['task']} ({p['target']}) | {s['conv']}, remat={str(s['remat']).lower()} | "
+            f"| {d['task']} ({p['target']}) | {s['conv']}, remat={show(s['remat'])} | "
             f"{_gib(s['peak_bytes'])} / {_gib(d['peak_bytes'])} GiB "
             f"({s['peak_bytes'] / d['peak_bytes']:.2f}x) | {_gb(s.get('bytes_accessed'))} / "
             f"{_gb(d.get('bytes_accessed'))} | "
