@@ -1,6 +1,8 @@
 """Devices and hosts, with JAX's own engine: one Mesh over every device, the batch split on its
 `data` axis, the train state replicated. XLA's SPMD partitioner inserts the gradient all-reduce
-(and BatchNorm's cross-device statistics), so N devices compute the one-device step.
+(and BatchNorm's cross-device statistics), so N devices compute the one-device step. The steps
+are traced under the mesh (`traced`), so that what XLA cannot split over the batch itself, the
+S4D layer's FFTs (models/s4d.py per_device), runs on each device's own rows.
 
 Several processes (hosts) join through jax.distributed.initialize:
 - LRA_COORDINATOR=host:port LRA_NUM_PROCESSES=N LRA_PROCESS_ID=i   explicit, any cluster;
@@ -11,6 +13,7 @@ Each process then reads only its share of every global batch (`local_part`).
 
 from __future__ import annotations
 
+import functools
 import os
 
 import jax
@@ -18,6 +21,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lra.errors import ConfigError
+from models.s4d import BATCH
 
 
 def initialize() -> bool:
@@ -55,9 +59,9 @@ class DataParallel:
 
     def __init__(self, devices=None):
         devices = np.array(devices if devices is not None else jax.devices())
-        self.mesh = Mesh(devices, ("data",))
+        self.mesh = Mesh(devices, (BATCH,))
         self.n_devices = devices.size
-        self.batch = NamedSharding(self.mesh, PartitionSpec("data"))
+        self.batch = NamedSharding(self.mesh, PartitionSpec(BATCH))
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
         self.process, self.n_processes = jax.process_index(), jax.process_count()
 
@@ -90,8 +94,18 @@ class DataParallel:
         if not axes or self.n_devices == 1:
             return self.replicated
         spec = [None] * len(shape)
-        spec[axes[0]] = "data"
+        spec[axes[0]] = BATCH
         return NamedSharding(self.mesh, PartitionSpec(*spec))
+
+    def traced(self, fn):
+        """fn, traced under this mesh (jax.sharding.use_abstract_mesh): what the model splits
+        over the batch by itself sees the devices it is split over (module docstring)."""
+        @functools.wraps(fn)
+        def under_mesh(*args, **kwargs):
+            with jax.sharding.use_abstract_mesh(self.mesh.abstract_mesh):
+                return fn(*args, **kwargs)
+
+        return under_mesh
 
     def put(self, batch: dict) -> dict:
         """This process's rows of a global batch (B/processes, ...) -> global sharded arrays."""

@@ -180,7 +180,8 @@ def predict(workdir: str | Path, out: str | Path, *, checkpoint: str = "best",
         raise ConfigError("predict runs in one process; start it without the other hosts")
     r = restore(workdir, checkpoint=checkpoint, data_dir=data_dir, data_sets=data_sets)
     data = _split(r, split)
-    fn = jax.jit(predict_step, out_shardings=r.dp.replicated, compiler_options=xla.options(r.cfg))
+    fn = jax.jit(r.dp.traced(predict_step), out_shardings=r.dp.replicated,
+                 compiler_options=xla.options(r.cfg))
     probs, labels = [], []
     for batch in batches(data, r.cfg.train.eval_batch_size, max_length=r.length,
                          min_bucket=r.cfg.train.min_bucket):

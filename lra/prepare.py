@@ -159,10 +159,11 @@ def jit_steps(cfg: Config, dp: DataParallel, state: TrainState):
     keeps it where `state` is placed; metrics come back replicated; train.xla_flags apply."""
     sharding = jax.tree.map(lambda x: x.sharding, state)
     opts = xla.options(cfg)
-    train_fn = jax.jit(functools.partial(train_step, accum=cfg.train.grad_accum),
+    train_fn = jax.jit(functools.partial(dp.traced(train_step), accum=cfg.train.grad_accum),
                        donate_argnums=0, out_shardings=(sharding, dp.replicated),
                        compiler_options=opts)
-    return train_fn, jax.jit(eval_step, out_shardings=dp.replicated, compiler_options=opts)
+    return train_fn, jax.jit(dp.traced(eval_step), out_shardings=dp.replicated,
+                             compiler_options=opts)
 
 
 def fit_memory(cfg: Config, spec: TaskSpec, dp: DataParallel, state: TrainState, length: int,

@@ -267,23 +267,63 @@ def _circular_conv(u: jax.Array, circular: jax.Array) -> jax.Array:
 
 
 def _circular_conv_fwd(u, circular):
-    L = u.shape[1]
     k_f = jnp.fft.rfft(circular, axis=-1)  # (H, L+1)
+    y, u_f = per_device(_convolved, (BATCH, None), (BATCH, BATCH))(u, k_f)
+    return y, (u_f, k_f)
+
+
+def _convolved(u, k_f):
+    """(y (B, L, H), u's spectrum (B, H, L+1)) of u (B, L, H) and the kernel's spectrum."""
+    L = u.shape[1]
     # FFTs along the last axis: on XLA:CPU 5x faster than along axis 1 (measured), which pays
     # for the transposes.
     u_f = jnp.fft.rfft(jnp.swapaxes(u, 1, 2), n=2 * L, axis=-1)  # (B, H, L+1)
     y = jnp.swapaxes(jnp.fft.irfft(u_f * k_f, n=2 * L, axis=-1)[..., :L], 1, 2)
-    return y, (u_f, k_f)
+    return y, u_f
 
 
 def _circular_conv_bwd(res, g):
     u_f, k_f = res
+    du, dc_f = per_device(_correlated, (BATCH, BATCH, None), (BATCH, SUM))(g, u_f, k_f)
+    return du, jnp.fft.irfft(dc_f, n=2 * g.shape[1], axis=-1)  # (H, 2L)
+
+
+def _correlated(g, u_f, k_f):
+    """(du (B, L, H), the spectrum of dc summed over the batch (H, L+1)) for the output's
+    gradient g (B, L, H). Correlations: du[s] = Σ_t g[t] c[t - s], dc[m] = Σ_b Σ_t g[t] u[t - m]."""
     L = g.shape[1]
     g_f = jnp.fft.rfft(jnp.swapaxes(g, 1, 2), n=2 * L, axis=-1)  # (B, H, L+1)
-    # Correlations: du[s] = Σ_t g[t] c[t - s], dc[m] = Σ_b Σ_t g[t] u[t - m].
     du = jnp.swapaxes(jnp.fft.irfft(g_f * jnp.conj(k_f), n=2 * L, axis=-1)[..., :L], 1, 2)
-    dc = jnp.fft.irfft(jnp.sum(g_f * jnp.conj(u_f), axis=0), n=2 * L, axis=-1)  # (H, 2L)
-    return du, dc
+    return du, jnp.sum(g_f * jnp.conj(u_f), axis=0)
+
+
+# Data parallelism, and the FFT. XLA's SPMD partitioner gives an FFT no rule for a batch split
+# over devices: it gathers the whole batch onto every device and transforms all of it there
+# (openxla/xla#24, jax-ml/jax#15680), so the FFTs, the layer's largest part, would not shrink
+# with more devices, and each device would hold the whole batch's spectra. Under a mesh whose
+# BATCH axis splits the batch (lra/distributed.py traces the steps under it), the batched FFTs
+# run as shard_map on each device's own rows instead; the kernel's spectrum is the same on all.
+BATCH = "data"  # the mesh axis the batch is split over
+SUM = "sum"  # an output summed over the batch: each device's part, added over BATCH
+
+
+def per_device(f, ins: tuple, outs: tuple):
+    """f on each device's rows of the batch (shard_map over BATCH, ins and outs each BATCH, SUM
+    or None: split on axis 0, summed over devices, the same on every device), under a mesh that
+    splits the batch; f itself otherwise."""
+    mesh = jax.sharding.get_abstract_mesh()
+    if BATCH not in mesh.axis_names or mesh.shape[BATCH] == 1:
+        return f
+
+    def spec(kind):
+        return jax.sharding.PartitionSpec(BATCH if kind == BATCH else None)
+
+    def summed(*args):
+        return tuple(jax.lax.psum(y, BATCH) if kind == SUM else y
+                     for y, kind in zip(f(*args), outs, strict=True))
+
+    return jax.shard_map(summed, mesh=mesh, in_specs=tuple(map(spec, ins)),
+                         out_specs=tuple(map(spec, outs)))
 
 
 _circular_conv.defvjp(_circular_conv_fwd, _circular_conv_bwd)

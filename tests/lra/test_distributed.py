@@ -153,3 +153,40 @@ def test_two_processes_stop_together_resume_and_train_like_one(tmp_path):
     b = read_metrics(tmp_path / "two" / "metrics.jsonl")
     assert [(r["split"], r["step"]) for r in b] == [(r["split"], r["step"]) for r in a]
     np.testing.assert_allclose([r["loss"] for r in b], [r["loss"] for r in a], rtol=2e-4)
+
+
+# The ListOps smoke config's training step, compiled for 4 (fake) CPU devices as a run compiles
+# it: its FFTs' batch sizes and the collectives it holds.
+FFT_STEP = """
+import json, re
+import jax
+from lra.build import max_length
+from lra.configs import get_config
+from lra.configs.common import task_adapter
+from lra.distributed import DataParallel
+from lra.dryrun import compile_train
+cfg = get_config("listops", "smoke", ["model.conv=fft", "model.remat=false"])
+spec = task_adapter("listops").SPEC
+program = compile_train(cfg, spec, DataParallel(), max_length(cfg, spec), 10)[0].as_text()
+print(json.dumps({"batch": cfg.train.batch_size,
+                  "ffts": re.findall(r"= \\w+\\[([\\d,]+)\\]\\S* fft\\(", program),
+                  "all_gathers": program.count("all-gather")}))
+"""
+
+
+def test_each_device_transforms_only_its_own_rows():
+    """XLA gives an FFT no rule for a batch split over devices and would gather the whole batch
+    onto each device to transform it there (models/s4d.py per_device): under data parallelism
+    each batched FFT of the step holds a quarter of the batch on 4 devices, and nothing is
+    gathered. (That the values are the one-device step's: test_four_devices_train_like_one.)"""
+    flags = os.environ.get("XLA_FLAGS", "")
+    env = {**os.environ, "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count=4",
+           "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", FFT_STEP], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.splitlines()[-1])
+    batched = [dims.split(",") for dims in out["ffts"] if len(dims.split(",")) == 3]
+    assert len(batched) == 2 * (2 + 2)  # 2 layers, each 2 FFTs forward and 2 backward
+    assert {int(d[0]) for d in batched} == {out["batch"] // 4}
+    assert out["all_gathers"] == 0
