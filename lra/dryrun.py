@@ -101,7 +101,7 @@ def moved(compiled, step_s: float) -> dict[str, float | None]:
     bytes per second it moved: beside the device's bandwidth, how near the step is to it."""
     c = hlo_cost.counts(compiled)
     return {"flops": c["flops"], "bytes_accessed": c["bytes_accessed"],
-            "fft_bytes": c["fft_bytes"],
+            "fft_bytes": c["fft_bytes"], "bytes_by_part": c["bytes_by_part"],
             "bytes_per_s": c["bytes_accessed"] / step_s if c["bytes_accessed"] else None}
 
 

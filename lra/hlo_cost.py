@@ -23,6 +23,7 @@ internal modules (`jax._src.lib`); where a JAX release does not, `counts` gives 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import Any
@@ -52,7 +53,8 @@ _FUSED = re.compile(r"\bcalls=%?([\w.\-]+)")  # a fusion's (or an async op's) co
 # `fft(%operand), fft_type=RFFT, fft_length={2048}`.
 DEFINED = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = (\w+)\[([\d,]*)\]")
 FFT = re.compile(r" fft\(%?([\w.\-]+)\).*fft_length=\{([\d,]+)\}")
-_ITEM_BYTES = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8, "c64": 8, "c128": 16}
+_ITEM_BYTES = {"pred": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "f16": 2, "bf16": 2, "s32": 4,
+               "u32": 4, "f32": 4, "s64": 8, "u64": 8, "f64": 8, "c64": 8, "c128": 16}
 
 
 def _computations(text: str) -> tuple[str, dict[str, list[str]]]:
@@ -108,8 +110,9 @@ def _as_entry(text: str, name: str, bodies: dict[str, list[str]]) -> str:
 
 def counts(compiled) -> dict[str, Any]:
     """{'flops', 'bytes_accessed': weighted counts (None where unavailable), 'fft_flops',
-    'fft_bytes': their FFTs' part (`ffts`), 'unknown_trips': loops counted once, 'note': why
-    there are no counts, where there are none} of a compiled program (module docstring)."""
+    'fft_bytes': their FFTs' part (`ffts`), 'bytes_by_part': where the bytes go (`by_part`,
+    `largest`), 'unknown_trips': loops counted once, 'note': why there are no counts, where
+    there are none} of a compiled program (module docstring)."""
     try:
         module = compiled.runtime_executable().hlo_modules()[0]
     except Exception:  # noqa: BLE001 - a backend without its modules: no counts, no failure
@@ -121,7 +124,8 @@ def counts(compiled) -> dict[str, Any]:
             text = None
         return {"flops": None, "bytes_accessed": None, "unknown_trips": [], "note": UNAVAILABLE,
                 **(ffts(text, *_computations(text)) if text else
-                   {"fft_flops": None, "fft_bytes": None})}
+                   {"fft_flops": None, "fft_bytes": None}),
+                "bytes_by_part": largest(by_part(text)) if text else None}
     return module_counts(module, module.to_string())
 
 
@@ -159,7 +163,7 @@ def module_counts(module, text: str) -> dict[str, Any]:
 
     flops, moved = weighted(entry)
     return {"flops": flops, "bytes_accessed": moved, **ffts(text, entry, bodies),
-            "unknown_trips": unknown}
+            "bytes_by_part": largest(by_part(text)), "unknown_trips": unknown}
 
 
 def ffts(text: str, entry: str, bodies: dict[str, list[str]]) -> dict[str, float]:
@@ -201,3 +205,138 @@ def _runs(entry: str, bodies: dict[str, list[str]]) -> dict[str, int]:
 
     visit(entry, 1)
     return runs
+
+
+# Where in the model a step's bytes are moved: each instruction's source, as JAX writes it into
+# the instruction's metadata, e.g. op_name="jit(train_step)/transpose(jvp(SequenceClassifier))/
+# backbone/block_3/S4D_0/jit(fft)/fft" (the step, the backward pass, the Flax modules' path, the
+# helper, the primitive).
+_OP_NAME = re.compile(r'op_name="([^"]*)"')
+_OPERATION = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = (.*?) ([a-z][\w\-]*)\(([^)]*)\)")
+_PARAMETER = re.compile(r" parameter\((\d+)\)")
+_ARRAY = re.compile(rf"\b({'|'.join(_ITEM_BYTES)})\[([\d,]*)\]")  # an array type: f32[8,2048]
+# Instructions that move no data of their own: names for parts of arrays, and control flow,
+# whose bodies are counted where their instructions are.
+_NO_TRAFFIC = {"parameter", "get-tuple-element", "tuple", "constant", "bitcast", "while", "call",
+               "conditional", "after-all", "partition-id", "replica-id"}
+_AD = re.compile(r"^(?:(?:transpose|jvp|vmap|remat|checkpoint)\()+")  # the transforms
+# What JAX names in a path that is no module: its loops, calls and recomputed functions.
+_JAX_NAMES = {"while", "body", "cond", "closed_call", "core_call", "checkpoint", "remat", "remat2",
+              "rematted_computation", "scan", "custom_jvp_call", "custom_vjp_call", "pjit",
+              "shard_map"}
+_LAYER = re.compile(r"^(block|layers)_\d+$")  # one of the model's stacked layers (sequence.py)
+NO_SOURCE = "(no source)"  # what XLA made with no source in JAX: copies of loops' carries, ...
+
+
+def part(op_name: str) -> tuple[str, str]:
+    """(part, primitive) of an instruction's op_name: the Flax modules' path with each stacked
+    layer's index folded (block_3 -> block_*), after ' backward' where it is the backward pass;
+    and the primitive, the path's last name."""
+    names = op_name.split("/")
+    backward = any(n.startswith("transpose(") for n in names)
+    path: list[str] = []
+    for n in names[:-1]:
+        n = _AD.sub("", n).rstrip(")")  # transpose(jvp(SequenceClassifier)) -> SequenceClassifier
+        if not n or n.startswith("jit(") or n in _JAX_NAMES or "." in n:
+            continue  # the step, helpers (jit(fft)), JAX's loops and Flax's lifted functions
+        n = "block_*" if _LAYER.match(n) else n
+        path = path[:path.index(n)] if n in path else path  # a scope entered again (remat)
+        path.append(n)
+    return ("/".join(path) or "(step)") + (" backward" if backward else ""), names[-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Op:
+    """One HLO instruction: its opcode, its operands' names, its result's bytes, its line."""
+
+    kind: str
+    operands: tuple[str, ...]
+    size: int
+    line: str
+
+
+def _instructions(bodies: dict[str, list[str]]) -> dict[str, dict[str, _Op]]:
+    """Each computation's instructions by name."""
+    out: dict[str, dict[str, _Op]] = {}
+    for name, lines in bodies.items():
+        out[name] = {}
+        for line in lines:
+            m = _OPERATION.match(line)
+            if m:
+                size = sum(_ITEM_BYTES[k] * _elements(d) for k, d in _ARRAY.findall(m.group(2)))
+                out[name][m.group(1)] = _Op(m.group(3), tuple(_NAMED.findall(m.group(4))), size,
+                                            line)
+    return out
+
+
+_READS_PART = {"slice", "dynamic-slice", "gather"}  # of their first operand: what they return
+
+
+def _moved(op: _Op, ops: dict[str, _Op], fused: dict[str, _Op] | None) -> int:
+    """The bytes an instruction outside fusions moves: its operands and its results, but of an
+    operand only sliced, the slices (a loop reading its step's part of the inputs), and of one
+    updated in place (dynamic-update-slice: a loop writing its step's part of the outputs), only
+    the update, read and written. fused: a fusion's computation (None for another op)."""
+    if fused is None:  # the op itself stands in for the one instruction of its computation
+        fused = {"p": op}
+        params = list(op.operands)
+    else:
+        params = [n for n, f in fused.items() if f.kind == "parameter"]
+        params.sort(key=lambda n: int(_PARAMETER.search(fused[n].line).group(1)))
+    root = next((f for f in fused.values() if " ROOT " in f" {f.line.lstrip()}"), op)
+    outputs = [fused.get(n, op) for n in root.operands] if root.kind == "tuple" else [root]
+    moved = sum(fused[o.operands[1]].size if o.kind == "dynamic-update-slice" and o.operands[1]
+                in fused else o.size for o in outputs)
+    for name, param in zip(op.operands, params, strict=False):  # an op's own: as many
+        users = [f for f in fused.values() if param in f.operands] or [op]
+        if all(u.kind in _READS_PART and u.operands[0] == param for u in users):
+            moved += sum(u.size for u in users)
+        elif not all(u.kind == "dynamic-update-slice" and u.operands[0] == param for u in users):
+            moved += ops[name].size if name in ops else 0
+    return moved
+
+
+def by_part(text: str) -> dict[str, dict[str, float]]:
+    """{part: {primitive: bytes}} of an HLO module's text, each part's bytes per run of the
+    program, largest part first.
+
+    Each instruction outside fusions (a fusion, an FFT, a library call, a copy ...) moves what
+    `_moved` says, as many times as its computation runs (its loops' trip counts): XLA's rule
+    for a fusion, without all the refinements of its cost analysis. The parts add up to within a
+    few percent of `counts`' bytes (tests/lra/test_hlo_cost.py), which are the figure to quote;
+    the parts say where those go."""
+    entry, bodies = _computations(text)
+    instructions, runs = _instructions(bodies), _runs(entry, bodies)
+    inner = {m.group(1) for lines in bodies.values() for line in lines
+             for m in [_FUSED.search(line)] if m}  # fusions' (and async ops') computations
+    out: dict[str, dict[str, float]] = {}
+    for name, ops in instructions.items():
+        if name in inner or name not in runs:
+            continue
+        for op in ops.values():
+            if op.kind in _NO_TRAFFIC:
+                continue
+            called = _FUSED.search(op.line)
+            fused = instructions.get(called.group(1)) if called and op.kind == "fusion" else None
+            source = _OP_NAME.search(op.line) or (called and _source(instructions.get(
+                called.group(1), {})))  # a fusion made once for several places names it inside
+            where, primitive = part(source.group(1)) if source else (NO_SOURCE, op.kind)
+            by = out.setdefault(where, {})
+            by[primitive] = by.get(primitive, 0.0) + runs[name] * _moved(op, ops, fused)
+    return dict(sorted(out.items(), key=lambda kv: -sum(kv[1].values())))
+
+
+def _source(ops: dict[str, _Op]):
+    """The op_name match of a computation's root, else of its first instruction that has one."""
+    lines = sorted((o.line for o in ops.values()), key=lambda x: not x.lstrip().startswith("ROOT"))
+    return next((m for m in map(_OP_NAME.search, lines) if m), None)
+
+
+def largest(parts: dict[str, dict[str, float]], n: int = 8, ops: int = 3) -> list[dict]:
+    """The n parts of `by_part` that move the most, each {'part', 'bytes', 'ops': its `ops`
+    largest primitives' bytes}, then {'part': 'other', 'bytes': the rest} where there is a rest."""
+    rows = [{"part": p, "bytes": sum(by.values()),
+             "ops": dict(sorted(by.items(), key=lambda kv: -kv[1])[:ops])}
+            for p, by in parts.items()]
+    rest = sum(r["bytes"] for r in rows[n:])
+    return rows[:n] + ([{"part": "other", "bytes": rest}] if rows[n:] else [])

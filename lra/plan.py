@@ -352,6 +352,7 @@ def _moved(count: dict, t: Target) -> dict[str, Any]:
     return {"flops": count["flops"], "bytes_accessed": moved,
             "fft_flops": count.get("fft_flops"), "fft_bytes": count.get("fft_bytes"),
             "traffic_s": moved / t.bandwidth if moved and t.bandwidth else None,
+            "bytes_by_part": count["bytes_by_part"],
             **({"unknown_trips": count["unknown_trips"]} if count["unknown_trips"] else {}),
             **({"counts_note": count["note"]} if "note" in count else {})}
 
@@ -392,7 +393,7 @@ def report(r: dict[str, Any]) -> list[str]:
         lines.append(f"  {'eval step' if i == 0 else '':15} conv={e['conv']}: "
                      f"{size(e['peak_bytes'])} planned at batch {r['eval_batch']}{_traffic(e)}: "
                      f"{fit.verdict(e['fits'], fix)}")
-    lines += _at_bandwidth(r)
+    lines += _at_bandwidth(r) + where_bytes_go(r["steps"][0])
     if r["remat"] == "auto":
         lines.append(f"  remat=auto      {_remat_auto(r['steps'])}")
     lines += [f"  planned with    {why['flags']} ({step}; under XLA's defaults: {why['error']})"
@@ -422,6 +423,22 @@ def _at_bandwidth(r: dict) -> list[str]:
             f"batches move their bytes at {r['bandwidth'] / 1e12:.2f} TB/s in: {paths}{s4}",
             "                  (XLA's byte counts, as if nothing stayed in cache between "
             "fusions: the time the device's own step is measured against, not a timing)"]
+
+
+def where_bytes_go(step: dict, n: int = 5) -> list[str]:
+    """The n parts of a step that move the most bytes (lra/hlo_cost.py by_part), as shares of
+    all the parts' bytes, each with its largest primitives; none where there are no parts."""
+    parts = step.get("bytes_by_part")
+    if not parts:
+        return []
+    total = sum(p["bytes"] for p in parts)
+    lines = [f"  bytes by part   conv={step['conv']}, remat={show(step['remat'])}, by the model's "
+             "modules (all layers as block_*), forward and backward:"]
+    for p in parts[:n]:
+        ops = ", ".join(f"{op} {b / total:.0%}" for op, b in p.get("ops", {}).items())
+        lines.append(f"                  {p['bytes'] / total:4.0%} {p['part']}"
+                     + (f" ({ops})" if ops else ""))
+    return lines
 
 
 def _remat_auto(steps: list[dict]) -> str:

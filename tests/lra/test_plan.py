@@ -42,6 +42,11 @@ def test_steps_are_planned_for_gpus_not_here_and_a_step_over_the_limit_gets_its_
     for s in [*r["steps"], *r["evals"]]:
         assert 0 < s["fft_bytes"] < s["bytes_accessed"] and s["fft_flops"] < s["flops"]
         assert s["traffic_s"] == s["bytes_accessed"] / 3.35e12
+        # Where they go, by the model's modules: the S4D layers' backward pass moves the most.
+        parts = s["bytes_by_part"]
+        assert sum(p["bytes"] for p in parts) == pytest.approx(s["bytes_accessed"], rel=0.02)
+        assert parts[0]["part"] == ("SequenceClassifier/backbone/block_*/S4D_0" +
+                                    (" backward" if s in r["steps"] else ""))
     assert plans[True]["flops"] > plans[False]["flops"]
     assert (r["steps_per_epoch"], r["eval_batches"]) == (96_000 // 8, 2 * 2_000 // 16)
     assert plans[False]["epoch_traffic_s"] == pytest.approx(
@@ -65,6 +70,9 @@ def test_steps_are_planned_for_gpus_not_here_and_a_step_over_the_limit_gets_its_
     assert "does not fit: try train.grad_accum=4 or model.remat=true" in tight.stdout
     assert "12,000 steps and 250 eval batches move their bytes at 3.35 TB/s in: conv=fft, " \
         "remat=false: " in tight.stdout
+    share = step["bytes_by_part"][0]["bytes"] / sum(p["bytes"] for p in step["bytes_by_part"])
+    assert "bytes by part   conv=fft, remat=false, by the model's modules" in tight.stdout
+    assert f"{share:4.0%} SequenceClassifier/backbone/block_*/S4D_0 backward (" in tight.stdout
 
 
 def test_bad_targets_are_one_line_errors(tmp_path, capsys):
