@@ -277,8 +277,8 @@ def _moved(op: _Op, ops: dict[str, _Op], fused: dict[str, _Op] | None) -> int:
     operand only sliced, the slices (a loop reading its step's part of the inputs), and of one
     updated in place (dynamic-update-slice: a loop writing its step's part of the outputs), only
     the update, read and written. fused: a fusion's computation (None for another op)."""
-    if fused is None:  # the op itself stands in for the one instruction of its computation
-        fused = {"p": op}
+    if fused is None:  # an op outside fusions: as if a fusion of it alone, its operands its own
+        fused = {**{n: ops[n] for n in op.operands if n in ops}, "": op}
         params = list(op.operands)
     else:
         params = [n for n, f in fused.items() if f.kind == "parameter"]
