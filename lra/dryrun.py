@@ -30,7 +30,7 @@ import jax
 
 from lra import choose, fit, hlo_cost, records, xla
 from lra.build import max_length, model_name
-from lra.configs.common import Config, task_adapter
+from lra.configs.common import Config, show, task_adapter
 from lra.distributed import DataParallel
 from lra.fit import accum_to_fit, local, planned, synthetic_batch
 from lra.prepare import check_batches, init_state, jit_steps, load_task, schedule_steps
@@ -203,6 +203,7 @@ def report(r: dict[str, Any]) -> list[str]:
             else ""
         lines.append(f"  train step      {1e3 * r['step_s']:.1f} ms, "
                      f"{r['examples_per_s']:.1f} examples/s{at}{rate}")
+    lines += where_bytes_go(r)
     lines.append(f"  eval step       {size(r['eval_peak_bytes'])} planned, " + (
         f"{1e3 * r['eval_step_s']:.1f} ms" if r["eval_fits"] else
         "does not fit: lower train.eval_batch_size") + f" at batch {r['eval_batch']}")
@@ -217,4 +218,20 @@ def report(r: dict[str, Any]) -> list[str]:
     if r["s4_epoch_time"]:
         lines.append(f"  S4 reports      {r['s4_epoch_time']} per epoch for its config "
                      "(state-spaces/s4 models/s4/experiments.md)")
+    return lines
+
+
+def where_bytes_go(step: dict, n: int = 5) -> list[str]:
+    """The n parts of a step that move the most bytes (lra/hlo_cost.py by_part), as shares of
+    all the parts' bytes, each with its largest primitives; none where there are no parts."""
+    parts = step.get("bytes_by_part")
+    if not parts:
+        return []
+    total = sum(p["bytes"] for p in parts)
+    lines = [f"  bytes by part   conv={step['conv']}, remat={show(step['remat'])}, by the model's "
+             "modules (all layers as block_*), forward and backward:"]
+    for p in parts[:n]:
+        ops = ", ".join(f"{op} {b / total:.0%}" for op, b in p.get("ops", {}).items())
+        lines.append(f"                  {p['bytes'] / total:4.0%} {p['part']}"
+                     + (f" ({ops})" if ops else ""))
     return lines

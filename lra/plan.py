@@ -58,7 +58,7 @@ from lra import fit, hlo_cost, records
 from lra.build import max_length, model_name
 from lra.configs.common import Config, parse_size, show, task_adapter
 from lra.distributed import DataParallel
-from lra.dryrun import epoch_batches
+from lra.dryrun import epoch_batches, where_bytes_go
 from lra.errors import ConfigError, first_line
 from lra.prepare import check_batches, init_state, jit_steps, schedule_steps
 from lra.report.paper import EPOCH_TIME
@@ -423,22 +423,6 @@ def _at_bandwidth(r: dict) -> list[str]:
             f"batches move their bytes at {r['bandwidth'] / 1e12:.2f} TB/s in: {paths}{s4}",
             "                  (XLA's byte counts, as if nothing stayed in cache between "
             "fusions: the time the device's own step is measured against, not a timing)"]
-
-
-def where_bytes_go(step: dict, n: int = 5) -> list[str]:
-    """The n parts of a step that move the most bytes (lra/hlo_cost.py by_part), as shares of
-    all the parts' bytes, each with its largest primitives; none where there are no parts."""
-    parts = step.get("bytes_by_part")
-    if not parts:
-        return []
-    total = sum(p["bytes"] for p in parts)
-    lines = [f"  bytes by part   conv={step['conv']}, remat={show(step['remat'])}, by the model's "
-             "modules (all layers as block_*), forward and backward:"]
-    for p in parts[:n]:
-        ops = ", ".join(f"{op} {b / total:.0%}" for op, b in p.get("ops", {}).items())
-        lines.append(f"                  {p['bytes'] / total:4.0%} {p['part']}"
-                     + (f" ({ops})" if ops else ""))
-    return lines
 
 
 def _remat_auto(steps: list[dict]) -> str:

@@ -31,6 +31,12 @@ def test_the_report_says_what_to_change_when_it_does_not_fit():
     assert again["flops"] == tight["flops"] == pytest.approx(whole["flops"], rel=0.1)
     assert whole["bytes_per_s"] == whole["bytes_accessed"] / whole["step_s"] > 0
     assert f"{whole['bytes_accessed'] / 1e9:,.1f} GB, " in "\n".join(report(whole))
+    # Where they go, on this device's own program, the grad_accum loop's too (lra/hlo_cost.py).
+    for r in (whole, again):
+        parts = r["bytes_by_part"]
+        assert sum(p["bytes"] for p in parts) == pytest.approx(r["bytes_accessed"], rel=0.02)
+        assert parts[0]["part"].startswith("SequenceClassifier/backbone/block_*/")
+    assert "  bytes by part   conv=" in "\n".join(report(whole))
 
 
 def test_given_the_data_it_predicts_from_its_sizes(tmp_path, capsys):
