@@ -57,7 +57,7 @@ _ITEM_BYTES = {"pred": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "f16": 2, "bf16"
                "u32": 4, "f32": 4, "s64": 8, "u64": 8, "f64": 8, "c64": 8, "c128": 16}
 
 
-def _computations(text: str) -> tuple[str, dict[str, list[str]]]:
+def computations(text: str) -> tuple[str, dict[str, list[str]]]:
     """(the entry's name, each computation's instruction lines by name) of HLO module text."""
     entry, bodies, current = None, {}, None
     for line in text.splitlines():
@@ -122,10 +122,10 @@ def counts(compiled) -> dict[str, Any]:
             text = compiled.as_text()
         except Exception:  # noqa: BLE001 - nor HLO text: not even the FFTs
             text = None
+        parsed = computations(text) if text else None  # parsed once for both
         return {"flops": None, "bytes_accessed": None, "unknown_trips": [], "note": UNAVAILABLE,
-                **(ffts(text, *_computations(text)) if text else
-                   {"fft_flops": None, "fft_bytes": None}),
-                "bytes_by_part": largest(by_part(text)) if text else None}
+                **(ffts(text, *parsed) if parsed else {"fft_flops": None, "fft_bytes": None}),
+                "bytes_by_part": largest(by_part(*parsed)) if parsed else None}
     return module_counts(module, module.to_string())
 
 
@@ -135,7 +135,7 @@ def module_counts(module, text: str) -> dict[str, Any]:
         client = jax.devices("cpu")[0].client
     except RuntimeError:  # JAX_PLATFORMS without cpu
         client = jax.devices()[0].client
-    entry, bodies = _computations(text)
+    entry, bodies = computations(text)
     unknown: list[str] = []
     cost = {}  # C of each computation analysed: {'flops', 'bytes accessed'}
 
@@ -163,7 +163,7 @@ def module_counts(module, text: str) -> dict[str, Any]:
 
     flops, moved = weighted(entry)
     return {"flops": flops, "bytes_accessed": moved, **ffts(text, entry, bodies),
-            "bytes_by_part": largest(by_part(text)), "unknown_trips": unknown}
+            "bytes_by_part": largest(by_part(entry, bodies)), "unknown_trips": unknown}
 
 
 def ffts(text: str, entry: str, bodies: dict[str, list[str]]) -> dict[str, float]:
@@ -212,7 +212,7 @@ def _runs(entry: str, bodies: dict[str, list[str]]) -> dict[str, int]:
 # backbone/block_3/S4D_0/jit(fft)/fft" (the step, the backward pass, the Flax modules' path, the
 # helper, the primitive).
 _OP_NAME = re.compile(r'op_name="([^"]*)"')
-_OPERATION = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = (.*?) ([a-z][\w\-]*)\(([^)]*)\)")
+_OPERATION = re.compile(r"^\s*(ROOT )?%?([\w.\-]+) = (.*?) ([a-z][\w\-]*)\(([^)]*)\)")
 _PARAMETER = re.compile(r" parameter\((\d+)\)")
 _ARRAY = re.compile(rf"\b({'|'.join(_ITEM_BYTES)})\[([\d,]*)\]")  # an array type: f32[8,2048]
 # Instructions that move no data of their own: names for parts of arrays, and control flow,
@@ -247,12 +247,14 @@ def part(op_name: str) -> tuple[str, str]:
 
 @dataclasses.dataclass(frozen=True)
 class _Op:
-    """One HLO instruction: its opcode, its operands' names, its result's bytes, its line."""
+    """One HLO instruction: its opcode, its operands' names, its result's bytes, its line, and
+    whether it is its computation's result (ROOT)."""
 
     kind: str
     operands: tuple[str, ...]
     size: int
     line: str
+    root: bool
 
 
 def _instructions(bodies: dict[str, list[str]]) -> dict[str, dict[str, _Op]]:
@@ -263,9 +265,10 @@ def _instructions(bodies: dict[str, list[str]]) -> dict[str, dict[str, _Op]]:
         for line in lines:
             m = _OPERATION.match(line)
             if m:
-                size = sum(_ITEM_BYTES[k] * _elements(d) for k, d in _ARRAY.findall(m.group(2)))
-                out[name][m.group(1)] = _Op(m.group(3), tuple(_NAMED.findall(m.group(4))), size,
-                                            line)
+                root, op, result, kind, operands = m.groups()
+                size = sum(_ITEM_BYTES[k] * _elements(d) for k, d in _ARRAY.findall(result))
+                out[name][op] = _Op(kind, tuple(_NAMED.findall(operands)), size, line,
+                                    root is not None)
     return out
 
 
@@ -283,11 +286,11 @@ def _moved(op: _Op, ops: dict[str, _Op], fused: dict[str, _Op] | None) -> int:
     else:
         params = [n for n, f in fused.items() if f.kind == "parameter"]
         params.sort(key=lambda n: int(_PARAMETER.search(fused[n].line).group(1)))
-    root = next((f for f in fused.values() if " ROOT " in f" {f.line.lstrip()}"), op)
+    root = next((f for f in fused.values() if f.root), op)
     outputs = [fused.get(n, op) for n in root.operands] if root.kind == "tuple" else [root]
     moved = sum(fused[o.operands[1]].size if o.kind == "dynamic-update-slice" and o.operands[1]
                 in fused else o.size for o in outputs)
-    for name, param in zip(op.operands, params, strict=False):  # an op's own: as many
+    for name, param in zip(op.operands, params, strict=False):  # as many, in HLO
         users = [f for f in fused.values() if param in f.operands] or [op]
         if all(u.kind in _READS_PART and u.operands[0] == param for u in users):
             moved += sum(u.size for u in users)
@@ -296,16 +299,15 @@ def _moved(op: _Op, ops: dict[str, _Op], fused: dict[str, _Op] | None) -> int:
     return moved
 
 
-def by_part(text: str) -> dict[str, dict[str, float]]:
-    """{part: {primitive: bytes}} of an HLO module's text, each part's bytes per run of the
-    program, largest part first.
+def by_part(entry: str, bodies: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """{part: {primitive: bytes}} of an HLO module (its `computations`), each part's bytes per
+    run of the program, largest part first.
 
     Each instruction outside fusions (a fusion, an FFT, a library call, a copy ...) moves what
     `_moved` says, as many times as its computation runs (its loops' trip counts): XLA's rule
     for a fusion, without all the refinements of its cost analysis. The parts add up to within a
     few percent of `counts`' bytes (tests/lra/test_hlo_cost.py), which are the figure to quote;
     the parts say where those go."""
-    entry, bodies = _computations(text)
     instructions, runs = _instructions(bodies), _runs(entry, bodies)
     inner = {m.group(1) for lines in bodies.values() for line in lines
              for m in [_FUSED.search(line)] if m}  # fusions' (and async ops') computations
@@ -328,8 +330,8 @@ def by_part(text: str) -> dict[str, dict[str, float]]:
 
 def _source(ops: dict[str, _Op]):
     """The op_name match of a computation's root, else of its first instruction that has one."""
-    lines = sorted((o.line for o in ops.values()), key=lambda x: not x.lstrip().startswith("ROOT"))
-    return next((m for m in map(_OP_NAME.search, lines) if m), None)
+    lines = sorted(ops.values(), key=lambda o: not o.root)
+    return next((m for m in (_OP_NAME.search(o.line) for o in lines) if m), None)
 
 
 def largest(parts: dict[str, dict[str, float]], n: int = 8, ops: int = 3) -> list[dict]:

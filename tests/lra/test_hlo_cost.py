@@ -126,7 +126,7 @@ def test_the_bytes_by_part_name_the_modules_add_up_and_count_each_loop_run():
         return sum(sum(by.values()) for by in parts.values())
 
     once = jax.jit(grad).lower(params, x).compile()
-    parts = hlo_cost.by_part(once.as_text())
+    parts = hlo_cost.by_part(*hlo_cost.computations(once.as_text()))
     assert {"Model/block_*/Dense_0", "Model/block_*/Dense_0 backward", "Model/out backward",
             "Model/block_*"} <= set(parts)
     assert not [p for p in parts if "block_0" in p or "block_1" in p]
@@ -135,7 +135,7 @@ def test_the_bytes_by_part_name_the_modules_add_up_and_count_each_loop_run():
     assert total(parts) == pytest.approx(hlo_cost.counts(once)["bytes_accessed"], rel=0.01)
     for loop in (summed, stacked):
         program = jax.jit(loop).lower(params, jnp.ones((4, *x.shape))).compile()
-        looped = hlo_cost.by_part(program.as_text())
+        looped = hlo_cost.by_part(*hlo_cost.computations(program.as_text()))
         assert total(looped) == pytest.approx(hlo_cost.counts(program)["bytes_accessed"],
                                               rel=0.01)
         for name in ("Model/block_*/Dense_0", "Model/block_*/Dense_0 backward"):
