@@ -298,8 +298,10 @@ def _correlated(g, u_f, k_f):
 
 
 # Data parallelism, and the FFT. XLA's SPMD partitioner gives an FFT no rule for a batch split
-# over devices: it gathers the whole batch onto every device and transforms all of it there
-# (openxla/xla#24, jax-ml/jax#15680), so the FFTs, the layer's largest part, would not shrink
+# over devices: its FFT handler splits only a complex FFT along its transformed axis, and leaves
+# every other FFT to the default, which gathers the whole batch onto every device and transforms
+# all of it there (openxla/xla xla/service/spmd/fft_handler.cc, HandleFft; seen in our programs'
+# HLO as an all-gather before each FFT). So the FFTs, the layer's largest part, would not shrink
 # with more devices, and each device would hold the whole batch's spectra. Under a mesh whose
 # BATCH axis splits the batch (lra/distributed.py traces the steps under it), the batched FFTs
 # run as shard_map on each device's own rows instead; the kernel's spectrum is the same on all.
