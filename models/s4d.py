@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from models import choices
+from models.activations import gelu
 from models.choices import SSMOptions
 from models.chunked import chunked_conv
 
@@ -513,7 +514,7 @@ class S4D(nn.Module):
         log_dA, dB, C = S4DKernel(self.ssm, name="kernel")(H, L)
         D = self.param("D", nn.initializers.normal(1.0), (H,))
         y = apply_ssm(self.ssm, u, log_dA, dB, C, D)
-        y = nn.gelu(y.astype(u.dtype), approximate=False)
+        y = gelu(y.astype(u.dtype))
         y = nn.Dropout(self.dropout, broadcast_dims=(1,))(y, deterministic=not train)
         # On (B·L, H): XLA:CPU runs the backward of a 3-D dense ~2x slower (measured).
         _check("postact", self.postact, choices.values(choices.Postact))

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from models import choices
+from models.activations import gelu
 from models.s4d import S4D, SSMConfig
 
 NORMS = choices.values(choices.Norm)
@@ -213,4 +214,4 @@ class SequenceClassifier(nn.Module):
                         jnp.concatenate([lengths, lengths2]), train=train)
         u, v = jnp.split(both, 2)
         h = nn.Dense(u.shape[-1], name="head_hidden")(jnp.concatenate([u, v, u - v, u * v], -1))
-        return nn.Dense(self.num_classes, name="decoder")(nn.gelu(h, approximate=False))
+        return nn.Dense(self.num_classes, name="decoder")(gelu(h))
