@@ -4,8 +4,8 @@ S4's layer applies the exact form, gelu(x) = x/2 · (1 + erf(x/√2)) (docs/fide
 activation's row). JAX's own derivative of it saves intermediates of the forward pass for the
 backward pass: with the S4D layer's (B, L, H) activations, XLA's GPU compiler kept a second
 (B, H, L) array per layer for it (1 + erf(x/√2)) and spread the product with the output's
-gradient over three fusions. Here the forward pass is JAX's own, and the
-backward pass recomputes the derivative from x alone,
+gradient over three fusions. Here the forward pass is JAX's own, and the backward pass
+recomputes the derivative from x alone,
 
     gelu'(x) = (1 + erf(x/√2)) / 2 + x · φ(x),   φ(x) = exp(-x²/2) / √(2π),
 
